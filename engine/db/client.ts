@@ -1,0 +1,73 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { PrismaClient } from '../../prisma/generated/sqlite/client.ts';
+import { createPgPool, ensurePgSchema } from './postgres.ts';
+import { connectionPragmas, ensureSqliteFolder, sqliteAdapterFactory } from './sqlite.ts';
+import { parseDatabaseUrl, type Provider } from './target.ts';
+
+export type { Execution, Prisma, Step, Workflow } from '../../prisma/generated/sqlite/client.ts';
+
+/**
+ * The Prisma client, whichever database is behind it.
+ *
+ * It is the type of the SQLite client. The PostgreSQL client is generated from the same models
+ * and has the same model API, but TypeScript sees the two as unrelated types, and PostgreSQL's is
+ * a superset (e.g. `mode: 'insensitive'` filters, `createMany({ skipDuplicates })`). Typing both
+ * as the SQLite client keeps callers to what runs on both; openDatabase casts the other one.
+ */
+export type Db = PrismaClient;
+
+/** An open database: the client, which provider it talks to, and how to close it. */
+export type Database = {
+  db: Db;
+  provider: Provider;
+  /** Disconnects the client and closes its connections. */
+  close(): Promise<void>;
+};
+
+/**
+ * Opens a Prisma client on `url`: `file:<path>` for SQLite (its folder is created, and the
+ * connection gets WAL, `synchronous=NORMAL` and a 5 s busy timeout), or `postgresql://` /
+ * `postgres://` for PostgreSQL, in the schema `opts.schema`, else the URL's `?schema=`, else
+ * `public` (created if missing).
+ *
+ * It does not create tables: call migrate() first.
+ */
+export async function openDatabase(url: string, opts: { schema?: string } = {}): Promise<Database> {
+  const target = parseDatabaseUrl(url, opts);
+  if (target.provider === 'sqlite') {
+    await ensureSqliteFolder(target.file);
+    const { PrismaClient } = await import('../../prisma/generated/sqlite/client.ts');
+    const db = new PrismaClient({ adapter: sqliteAdapterFactory(target.file) });
+    try {
+      await db.$connect();
+      for (const pragma of connectionPragmas) {
+        await db.$queryRawUnsafe(pragma);
+      }
+    } catch (error) {
+      await db.$disconnect();
+      throw error;
+    }
+    return { db, provider: 'sqlite', close: () => db.$disconnect() };
+  }
+
+  const pool = createPgPool(target);
+  try {
+    await ensurePgSchema(pool, target.schema);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  const { PrismaClient } = await import('../../prisma/generated/postgresql/client.ts');
+  const db = new PrismaClient({ adapter: new PrismaPg(pool, { schema: target.schema }) }) as unknown as Db;
+  return {
+    db,
+    provider: 'postgresql',
+    async close() {
+      try {
+        await db.$disconnect();
+      } finally {
+        await pool.end();
+      }
+    },
+  };
+}
