@@ -1,0 +1,233 @@
+import { expressionProblem, type ExpressionSite } from './expressions.ts';
+import { Findings, type Problem } from './findings.ts';
+import { warnForeignExtensions } from './foreign-extensions.ts';
+import { checkLoadable } from './loadable.ts';
+import {
+  contentsOf,
+  instanceOf,
+  is,
+  type BaseElement,
+  type CallActivity,
+  type EventWithDefinitions,
+  type FlowElementsContainer,
+  type FlowNode,
+  type Process,
+  type ScriptTask,
+  type SequenceFlow,
+  type ServiceTaskLike,
+  type SubProcess,
+} from './model.ts';
+import { parseBpmn, type ParsedBpmn } from './parse.ts';
+import { SERVICE_TASK_TYPES, activityOf, bindingProblems } from './task-binding.ts';
+
+export type { Problem };
+export { activityOf };
+
+/** A service-like task of the deployed process and the connector activity it dispatches to. */
+export interface TaskBinding {
+  id: string;
+  name?: string;
+  /** e.g. `bpmn:ServiceTask` */
+  type: string;
+  activity: string;
+}
+
+/** The executable process a deployment runs. */
+export interface ProcessInfo {
+  /** The process id: the workflow key. */
+  id: string;
+  name?: string;
+  /** Every service-like task the process may run that names an activity, called processes included. */
+  tasks: TaskBinding[];
+}
+
+export interface ValidationResult {
+  /** No problems. */
+  ok: boolean;
+  /** Fatal: the playbook is rejected. */
+  problems: Problem[];
+  /** Returned to the author, not fatal. */
+  warnings: Problem[];
+  /** The executable process this deployment runs (its id is the workflow key), when there is one. */
+  process?: ProcessInfo;
+}
+
+export interface ValidateOptions {
+  /** Whether a connector activity id is registered. */
+  hasActivity(id: string): boolean;
+}
+
+/** Extension elements naming listener code: Java, JUEL, scripts or job workers that never run here. */
+const LISTENERS: ReadonlyMap<string, string> = new Map([
+  ['camunda:ExecutionListener', 'camunda:executionListener'],
+  ['camunda:TaskListener', 'camunda:taskListener'],
+  ['zeebe:ExecutionListeners', 'zeebe:executionListeners'],
+  ['zeebe:TaskListeners', 'zeebe:taskListeners'],
+]);
+
+function idOf(element: BaseElement | undefined, fallback: string): string {
+  return element?.id || fallback;
+}
+
+/** Checks the process a deployment runs, and what it calls; one instance per validation. */
+class Checker {
+  readonly #parsed: ParsedBpmn;
+  readonly #findings: Findings;
+  readonly #hasActivity: (id: string) => boolean;
+
+  constructor(parsed: ParsedBpmn, findings: Findings, hasActivity: (id: string) => boolean) {
+    this.#parsed = parsed;
+    this.#findings = findings;
+    this.#hasActivity = hasActivity;
+  }
+
+  run(): ProcessInfo | undefined {
+    const roots = this.#parsed.definitions.rootElements ?? [];
+    checkLoadable(this.#parsed.definitions, this.#parsed.references, this.#findings);
+    warnForeignExtensions(this.#parsed, this.#findings);
+
+    const processes = roots.filter((r): r is Process => is<Process>(r, 'bpmn:Process'));
+    const executable = processes.filter((p) => p.isExecutable === true);
+    const main = executable[0];
+    if (!main) {
+      if (processes.length === 0) this.#findings.problem('definitions', 'the definitions contain no process');
+      for (const p of processes) {
+        this.#findings.problem(idOf(p, 'definitions'), `process ${idOf(p, '(no id)')} is not executable (isExecutable is not true)`);
+      }
+      return undefined;
+    }
+    const mainId = idOf(main, 'definitions');
+    for (const other of executable.slice(1)) {
+      this.#findings.warn(
+        idOf(other, 'definitions'),
+        `process ${idOf(other, '(no id)')} is also executable but is not run: a deployment runs its first executable process, ${mainId}`,
+      );
+    }
+    this.#checkStartable(main, mainId);
+    return { id: mainId, ...(main.name ? { name: main.name } : {}), tasks: this.#checkRunnable(main, processes) };
+  }
+
+  /** bpmn-elements starts a process at every flow node without inbound triggers. */
+  #checkStartable(process: Process, id: string): void {
+    const elements = process.flowElements ?? [];
+    const nodes = elements.filter((e): e is FlowNode => is<FlowNode>(e, 'bpmn:FlowNode'));
+    if (nodes.length === 0) {
+      this.#findings.problem(id, `process ${id} has no flow nodes`);
+      return;
+    }
+    const targets = new Set<BaseElement>();
+    for (const e of elements) {
+      const target = is<SequenceFlow>(e, 'bpmn:SequenceFlow') ? e.targetRef : undefined;
+      if (target) targets.add(target);
+    }
+    const startable = nodes.some(
+      (n) =>
+        !targets.has(n) &&
+        !instanceOf(n, 'bpmn:BoundaryEvent') &&
+        n.isForCompensation !== true &&
+        !(is<SubProcess>(n, 'bpmn:SubProcess') && n.triggeredByEvent === true),
+    );
+    if (!startable) {
+      this.#findings.problem(id, `process ${id} has no start event or other node without an incoming sequence flow, so nothing can start it`);
+    }
+  }
+
+  /** What runs: the main process and the processes its call activities call. */
+  #checkRunnable(main: Process, processes: readonly Process[]): TaskBinding[] {
+    const byId = new Map(processes.filter((p) => p.id).map((p) => [p.id as string, p]));
+    const tasks: TaskBinding[] = [];
+    const queue: Process[] = [main];
+    const visited = new Set<Process>(queue);
+    for (let p = queue.shift(); p; p = queue.shift()) {
+      this.#warnListeners(p);
+      this.#checkRunnableContainer(p, tasks, (calledId) => {
+        const called = byId.get(calledId);
+        if (called && !visited.has(called)) {
+          visited.add(called);
+          queue.push(called);
+        }
+        return called !== undefined;
+      });
+    }
+    return tasks;
+  }
+
+  #checkRunnableContainer(container: FlowElementsContainer, tasks: TaskBinding[], call: (processId: string) => boolean): void {
+    const owner = idOf(container, 'definitions');
+    for (const element of contentsOf(container)) {
+      const id = idOf(element, owner);
+      this.#warnListeners(element);
+      if (SERVICE_TASK_TYPES.has(element.$type)) {
+        const task = element as BaseElement & ServiceTaskLike;
+        for (const reason of bindingProblems(task, this.#hasActivity)) this.#findings.problem(id, reason);
+        const activity = activityOf(task);
+        if (activity) tasks.push({ id, ...(element.name ? { name: element.name } : {}), type: element.$type, activity });
+      } else if (is<ScriptTask>(element, 'bpmn:ScriptTask')) {
+        this.#expression({ kind: 'script', element: id, language: element.scriptFormat, body: element.script });
+      } else if (is<SequenceFlow>(element, 'bpmn:SequenceFlow') && element.conditionExpression) {
+        const c = element.conditionExpression;
+        this.#expression({ kind: 'condition', element: id, language: c.language, body: c.body });
+      } else if (is<CallActivity>(element, 'bpmn:CallActivity')) {
+        const called = element.calledElement?.trim();
+        if (!called) this.#findings.problem(id, `call activity ${id} names no process to call (calledElement)`);
+        else if (!call(called)) {
+          this.#findings.problem(id, `call activity ${id} calls ${called}, which is not a process in this file (only processes of the same file can be called)`);
+        }
+      } else if (is<EventWithDefinitions>(element, 'bpmn:ThrowEvent')) {
+        this.#warnEventBinding(element, id);
+      }
+      if (is<SubProcess>(element, 'bpmn:SubProcess')) this.#checkRunnableContainer(element, tasks, call);
+    }
+  }
+
+  #expression(site: ExpressionSite): void {
+    const reason = expressionProblem(site);
+    if (reason) this.#findings.problem(site.element, reason);
+  }
+
+  /** Camunda lets message throw events name a worker; here only tasks dispatch to connectors. */
+  #warnEventBinding(event: EventWithDefinitions, id: string): void {
+    const message = event.eventDefinitions?.find((d) => instanceOf(d, 'bpmn:MessageEventDefinition')) as ServiceTaskLike | undefined;
+    const activity = activityOf(event as ServiceTaskLike) ?? (message ? activityOf(message) : undefined);
+    if (activity) {
+      this.#findings.warn(id, `${id} names the connector activity "${activity}", but only service, send and business rule tasks dispatch to connectors; it is ignored`);
+    }
+  }
+
+  #warnListeners(element: BaseElement): void {
+    const names = new Set<string>();
+    for (const ext of element.extensionElements?.values ?? []) {
+      const name = LISTENERS.get(ext.$type);
+      if (name) names.add(name);
+    }
+    if (names.size === 0) return;
+    const id = idOf(element, 'definitions');
+    this.#findings.warn(id, `${[...names].join(' and ')} on ${id} ${names.size > 1 ? 'are' : 'is'} ignored: this engine runs no listeners`);
+  }
+}
+
+/**
+ * Checks a playbook at deploy time: parses the BPMN XML with the camunda and zeebe descriptors,
+ * finds the executable process it runs, and checks that bpmn-engine can load it and that every
+ * service-like task names a registered connector activity. Never throws: bad input is a result.
+ */
+export async function validateBpmn(xml: string, opts: ValidateOptions): Promise<ValidationResult> {
+  const text = typeof xml === 'string' ? xml : '';
+  const findings = new Findings(text);
+  let process: ProcessInfo | undefined;
+  try {
+    if (typeof xml !== 'string') findings.problem('definitions', `the playbook must be XML text, not ${typeof xml}`);
+    else {
+      const parsed = await parseBpmn(xml, findings);
+      if (parsed) process = new Checker(parsed, findings, (id) => opts.hasActivity(id)).run();
+    }
+  } catch (err) {
+    findings.problem('definitions', `the playbook could not be checked: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return {
+    ok: findings.problems.length === 0,
+    problems: findings.problems,
+    warnings: findings.warnings,
+    ...(process ? { process } : {}),
+  };
+}
