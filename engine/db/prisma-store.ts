@@ -1,0 +1,258 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from './client.ts';
+import type {
+  Commit,
+  ExecutionError,
+  ExecutionRecord,
+  ExecutionStatus,
+  Page,
+  Problem,
+  StepRecord,
+  StepStatus,
+  Store,
+  WorkflowRecord,
+} from '../ports.ts';
+
+const LIVE: ExecutionStatus[] = ['pending', 'running'];
+
+const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
+const parse = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
+
+type WorkflowRow = { id: string; key: string; name: string; version: number; xml: string; warnings: string; createdAt: Date };
+type ExecutionRow = {
+  id: string;
+  workflowId: string;
+  status: string;
+  priority: number;
+  input: string;
+  result: string | null;
+  error: string | null;
+  state: string | null;
+  revision: number;
+  owner: string | null;
+  leaseUntil: Date | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  endedAt: Date | null;
+  updatedAt: Date;
+};
+type StepRow = {
+  id: string;
+  executionId: string;
+  seq: number;
+  activityId: string;
+  name: string | null;
+  type: string;
+  status: string;
+  attempt: number;
+  activity: string | null;
+  jobId: string | null;
+  input: string | null;
+  output: string | null;
+  error: string | null;
+  engineId: string | null;
+  startedAt: Date;
+  endedAt: Date | null;
+};
+
+const toWorkflow = (r: WorkflowRow): WorkflowRecord => ({ ...r, warnings: parse<Problem[]>(r.warnings) ?? [] });
+const toExecution = (r: ExecutionRow): ExecutionRecord => ({
+  ...r,
+  status: r.status as ExecutionStatus,
+  input: parse<Record<string, unknown>>(r.input) ?? {},
+  result: parse(r.result),
+  error: parse<ExecutionError>(r.error),
+});
+const toStep = (r: StepRow): StepRecord => ({
+  ...r,
+  status: r.status as StepStatus,
+  input: parse(r.input),
+  output: parse(r.output),
+  error: parse<ExecutionError>(r.error),
+});
+
+/** Errors Prisma raises when an update's `where` matched nothing / a unique constraint failed. */
+const isNotFound = (err: unknown) => (err as { code?: string }).code === 'P2025';
+const isUnique = (err: unknown) => (err as { code?: string }).code === 'P2002';
+
+/** The Store on Prisma, the same code for SQLite and PostgreSQL. */
+export class PrismaStore implements Store {
+  readonly #db: Db;
+  readonly provider: 'sqlite' | 'postgresql';
+  readonly #close: () => Promise<void>;
+
+  constructor(db: Db, provider: 'sqlite' | 'postgresql', close: () => Promise<void>) {
+    this.#db = db;
+    this.provider = provider;
+    this.#close = close;
+  }
+
+  async createWorkflow(w: { key: string; name: string; xml: string; warnings: Problem[] }): Promise<WorkflowRecord> {
+    for (let tries = 0; ; tries++) {
+      const last = await this.#db.workflow.findFirst({ where: { key: w.key }, orderBy: { version: 'desc' }, select: { version: true } });
+      try {
+        const row = await this.#db.workflow.create({
+          data: { id: randomUUID(), key: w.key, name: w.name, xml: w.xml, version: (last?.version ?? 0) + 1, warnings: JSON.stringify(w.warnings) },
+        });
+        return toWorkflow(row);
+      } catch (err) {
+        if (!isUnique(err) || tries > 20) throw err; // a concurrent deploy took that version
+      }
+    }
+  }
+
+  async getWorkflow(id: string): Promise<WorkflowRecord | null> {
+    const row = await this.#db.workflow.findUnique({ where: { id } });
+    return row ? toWorkflow(row) : null;
+  }
+
+  async getLatestWorkflow(key: string): Promise<WorkflowRecord | null> {
+    const row = await this.#db.workflow.findFirst({ where: { key }, orderBy: { version: 'desc' } });
+    return row ? toWorkflow(row) : null;
+  }
+
+  async listWorkflows(q: { limit: number; offset: number; key?: string }): Promise<Page<WorkflowRecord>> {
+    const where = q.key ? { key: q.key } : {};
+    const [rows, total] = await Promise.all([
+      this.#db.workflow.findMany({ where, orderBy: [{ key: 'asc' }, { version: 'desc' }], take: q.limit, skip: q.offset }),
+      this.#db.workflow.count({ where }),
+    ]);
+    return { items: rows.map(toWorkflow), total };
+  }
+
+  async createExecution(e: { id: string; workflowId: string; input: Record<string, unknown>; priority: number }): Promise<ExecutionRecord> {
+    const row = await this.#db.execution.create({
+      data: { id: e.id, workflowId: e.workflowId, status: 'pending', priority: e.priority, input: JSON.stringify(e.input) },
+    });
+    return toExecution(row);
+  }
+
+  async getExecution(id: string): Promise<ExecutionRecord | null> {
+    const row = await this.#db.execution.findUnique({ where: { id } });
+    return row ? toExecution(row) : null;
+  }
+
+  async getSteps(executionId: string): Promise<StepRecord[]> {
+    const rows = await this.#db.step.findMany({ where: { executionId }, orderBy: { seq: 'asc' } });
+    return rows.map(toStep);
+  }
+
+  async maxStepSeq(executionId: string): Promise<number> {
+    const r = await this.#db.step.aggregate({ where: { executionId }, _max: { seq: true } });
+    return r._max.seq ?? 0;
+  }
+
+  async listExecutions(q: { status?: ExecutionStatus; workflowIds?: string[]; limit: number; offset: number }): Promise<Page<ExecutionRecord>> {
+    const where = {
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.workflowIds ? { workflowId: { in: q.workflowIds } } : {}),
+    };
+    const [rows, total] = await Promise.all([
+      this.#db.execution.findMany({ where, orderBy: { createdAt: 'desc' }, take: q.limit, skip: q.offset, omit: { state: true } }),
+      this.#db.execution.count({ where }),
+    ]);
+    return { items: rows.map((r) => toExecution({ ...r, state: null })), total };
+  }
+
+  async claim(id: string, owner: string, leaseUntil: Date, now: Date): Promise<ExecutionRecord | null> {
+    const { count } = await this.#db.execution.updateMany({
+      where: { id, status: { in: LIVE }, OR: [{ owner: null }, { owner }, { leaseUntil: { lt: now } }] },
+      data: { owner, leaseUntil },
+    });
+    if (count !== 1) return null;
+    return this.getExecution(id);
+  }
+
+  async commit(c: Commit): Promise<boolean> {
+    const release = c.lease === 'release';
+    const update = this.#db.execution.update({
+      // INVARIANT: owner + revision fence the write; a process that lost the lease writes nothing.
+      where: { id: c.id, owner: c.owner, revision: c.revision },
+      data: {
+        status: c.status,
+        state: c.state,
+        revision: c.revision + 1,
+        owner: release ? null : c.owner,
+        leaseUntil: release ? null : (c.lease as Date),
+        ...(c.result !== undefined ? { result: json(c.result) } : {}),
+        ...(c.error !== undefined ? { error: json(c.error) } : {}),
+        ...(c.startedAt ? { startedAt: c.startedAt } : {}),
+        ...(c.endedAt ? { endedAt: c.endedAt } : {}),
+      },
+      select: { id: true },
+    });
+    const steps = c.steps.map((s) =>
+      this.#db.step.upsert({
+        where: { id: s.id },
+        create: {
+          id: s.id,
+          executionId: s.executionId,
+          seq: s.seq,
+          activityId: s.activityId,
+          name: s.name,
+          type: s.type,
+          status: s.status,
+          attempt: s.attempt,
+          activity: s.activity,
+          jobId: s.jobId,
+          input: json(s.input),
+          output: json(s.output),
+          error: json(s.error),
+          engineId: s.engineId,
+          startedAt: s.startedAt,
+          endedAt: s.endedAt,
+        },
+        // A recovered engine re-reports a step it does not fully know: never erase what is stored.
+        update: {
+          status: s.status,
+          attempt: s.attempt,
+          engineId: s.engineId,
+          ...(s.activity !== null ? { activity: s.activity } : {}),
+          ...(s.jobId !== null ? { jobId: s.jobId } : {}),
+          ...(s.input !== null ? { input: json(s.input) } : {}),
+          ...(s.output !== null ? { output: json(s.output) } : {}),
+          ...(s.error !== null ? { error: json(s.error) } : {}),
+          ...(s.endedAt !== null ? { endedAt: s.endedAt } : {}),
+        },
+        select: { id: true },
+      }),
+    );
+    try {
+      await this.#db.$transaction([update, ...steps]);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async renewLeases(owner: string, leaseUntil: Date): Promise<number> {
+    const { count } = await this.#db.execution.updateMany({ where: { owner, status: { in: LIVE } }, data: { leaseUntil } });
+    return count;
+  }
+
+  async releaseAll(owner: string): Promise<number> {
+    const { count } = await this.#db.execution.updateMany({ where: { owner }, data: { owner: null, leaseUntil: null } });
+    return count;
+  }
+
+  async findAdoptable(now: Date, pendingBefore: Date, limit: number): Promise<string[]> {
+    const free = [{ owner: null }, { leaseUntil: { lt: now } }];
+    const rows = await this.#db.execution.findMany({
+      where: {
+        OR: [
+          { status: 'running', OR: free },
+          { status: 'pending', createdAt: { lt: pendingBefore }, OR: free },
+        ],
+      },
+      select: { id: true },
+      orderBy: { createdAt: 'asc' },
+      take: limit,
+    });
+    return rows.map((r) => r.id);
+  }
+
+  async close(): Promise<void> {
+    await this.#close();
+  }
+}

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { notFound } from './errors.ts';
+import type { WorkflowCatalog } from './workflows.ts';
+import type { CommandBus, ExecutionRecord, ExecutionStatus, Page, StepRecord, Store, WorkflowRecord } from './ports.ts';
+import { TERMINAL } from './ports.ts';
+
+export interface ExecutionView extends ExecutionRecord {
+  workflow: Pick<WorkflowRecord, 'id' | 'key' | 'version' | 'name'>;
+  steps: StepRecord[];
+  progress: number;
+}
+
+/**
+ * Starting and reading executions: what the API needs, usable from a process with no engine role.
+ */
+export class Executions {
+  readonly #store: Store;
+  readonly #catalog: WorkflowCatalog;
+  readonly #commands: CommandBus;
+
+  constructor(store: Store, catalog: WorkflowCatalog, commands: CommandBus) {
+    this.#store = store;
+    this.#catalog = catalog;
+    this.#commands = commands;
+  }
+
+  /** Creates an execution of a workflow (id, or process key for its latest version) and queues its start. */
+  async start(workflowIdOrKey: string, input: Record<string, unknown>, priority = 0): Promise<{ execution: ExecutionRecord; workflow: WorkflowRecord }> {
+    const workflow = await this.#catalog.resolve(workflowIdOrKey);
+    const execution = await this.#store.createExecution({ id: randomUUID(), workflowId: workflow.id, input, priority });
+    // INVARIANT: the row is committed before the command is sent; a lost command is covered by the engine's sweep.
+    await this.#commands.send({ type: 'start', executionId: execution.id });
+    return { execution, workflow };
+  }
+
+  async get(id: string): Promise<ExecutionView> {
+    const execution = await this.#store.getExecution(id);
+    if (!execution) throw notFound('execution', id);
+    const [steps, workflow] = await Promise.all([this.#store.getSteps(id), this.#store.getWorkflow(execution.workflowId)]);
+    const compiled = await this.#catalog.compiled(execution.workflowId).catch(() => null);
+    return {
+      ...execution,
+      workflow: { id: execution.workflowId, key: workflow?.key ?? '', version: workflow?.version ?? 0, name: workflow?.name ?? '' },
+      steps,
+      progress: progressOf(execution.status, steps, compiled?.nodeCount ?? 0),
+    };
+  }
+
+  /** Waits (bounded) until the execution ends; returns it as it is then. */
+  async waitForEnd(id: string, timeoutMs: number, signal?: AbortSignal): Promise<ExecutionView> {
+    const deadline = Date.now() + timeoutMs;
+    for (let delay = 10; ; delay = Math.min(delay * 2, 250)) {
+      const e = await this.#store.getExecution(id);
+      if (!e) throw notFound('execution', id);
+      if (TERMINAL.has(e.status) || e.status === 'waiting' || Date.now() >= deadline || signal?.aborted) return this.get(id);
+      await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))));
+    }
+  }
+
+  async list(q: { status?: ExecutionStatus; workflow?: string; limit: number; offset: number }): Promise<Page<ExecutionRecord>> {
+    let workflowIds: string[] | undefined;
+    if (q.workflow) {
+      const byId = await this.#store.getWorkflow(q.workflow);
+      workflowIds = byId ? [byId.id] : (await this.#store.listWorkflows({ key: q.workflow, limit: 1000, offset: 0 })).items.map((w) => w.id);
+    }
+    return this.#store.listExecutions({ ...(q.status ? { status: q.status } : {}), ...(workflowIds ? { workflowIds } : {}), limit: q.limit, offset: q.offset });
+  }
+}
+
+/** Finished share of the process's flow nodes (100 once the execution has ended). */
+function progressOf(status: ExecutionStatus, steps: StepRecord[], nodeCount: number): number {
+  if (status === 'completed') return 100;
+  if (!nodeCount) return 0;
+  const done = new Set(steps.filter((s) => s.status === 'completed').map((s) => s.activityId)).size;
+  return Math.min(99, Math.round((done / nodeCount) * 100));
+}

@@ -1,0 +1,129 @@
+import { Job, Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { connectorOf } from '../../activities/define.ts';
+import type { DispatchRequest, Dispatcher, FailureInfo, JobOutcome } from '../ports.ts';
+
+/** What a worker stores as the job's return value. A business error completes the job, marked. */
+export type JobResult = ({ ok: true; output: unknown } | { ok: false; error: FailureInfo }) & { attempt: number };
+
+export interface JobData {
+  executionId: string;
+  activityId: string;
+  input: unknown;
+}
+
+export interface BullMqDispatcherOptions {
+  connection: Redis;
+  prefix: string;
+  /** Connectors whose outcome events this process listens to. */
+  connectors: string[];
+  attempts: (activity: string) => number;
+  backoffMs: (activity: string) => number;
+  /** How long finished jobs are kept: the window in which a resumed execution still finds its results. */
+  retentionS: number;
+}
+
+/**
+ * Service tasks as BullMQ jobs: one queue per connector, the job id chosen by the engine.
+ * Outcome events come from QueueEvents (a Redis stream); the job's own state stays the truth.
+ */
+export class BullMqDispatcher implements Dispatcher {
+  readonly #o: BullMqDispatcherOptions;
+  readonly #queues = new Map<string, Queue>();
+  readonly #events: QueueEvents[] = [];
+  readonly #listeners: Array<(jobId: string, outcome: JobOutcome) => void> = [];
+
+  constructor(opts: BullMqDispatcherOptions) {
+    this.#o = opts;
+  }
+
+  queue(connector: string): Queue {
+    let q = this.#queues.get(connector);
+    if (!q) {
+      q = new Queue(connector, { connection: this.#o.connection, prefix: this.#o.prefix });
+      q.on('error', () => {});
+      this.#queues.set(connector, q);
+    }
+    return q;
+  }
+
+  async dispatch(requests: DispatchRequest[]): Promise<void> {
+    const byQueue = new Map<string, DispatchRequest[]>();
+    for (const r of requests) {
+      const c = connectorOf(r.activity);
+      byQueue.set(c, [...(byQueue.get(c) ?? []), r]);
+    }
+    await Promise.all(
+      [...byQueue].map(([connector, reqs]) =>
+        this.queue(connector).addBulk(
+          reqs.map((r) => ({
+            name: r.activity,
+            data: { executionId: r.executionId, activityId: r.activityId, input: r.input } satisfies JobData,
+            opts: {
+              jobId: r.jobId,
+              attempts: this.#o.attempts(r.activity),
+              backoff: { type: 'exponential', delay: this.#o.backoffMs(r.activity) },
+              removeOnComplete: { age: this.#o.retentionS },
+              removeOnFail: { age: this.#o.retentionS },
+              ...(r.priority > 0 ? { priority: Math.min(r.priority, 2_097_152) } : {}),
+            },
+          })),
+        ),
+      ),
+    );
+  }
+
+  async inspect(job: { jobId: string; activity: string }): Promise<JobOutcome> {
+    const found = await Job.fromId(this.queue(connectorOf(job.activity)), job.jobId);
+    if (!found) return { status: 'missing' };
+    const state = await found.getState();
+    if (state === 'completed') return fromResult(found.returnvalue as JobResult, found.attemptsMade);
+    if (state === 'failed') return failed(found.failedReason, found.attemptsMade);
+    return { status: 'pending' };
+  }
+
+  onOutcome(listener: (jobId: string, outcome: JobOutcome) => void): void {
+    this.#listeners.push(listener);
+    if (this.#events.length) return;
+    for (const connector of this.#o.connectors) {
+      const events = new QueueEvents(connector, { connection: this.#o.connection.duplicate(), prefix: this.#o.prefix });
+      events.on('error', () => {});
+      events.on('completed', ({ jobId, returnvalue }) => {
+        this.#emit(jobId, fromResult(returnvalue as unknown as JobResult, 0));
+      });
+      events.on('failed', ({ jobId, failedReason }) => {
+        // only after the last attempt; read the job for the attempt count
+        void Job.fromId(this.queue(connector), jobId).then(
+          (job) => this.#emit(jobId, failed(failedReason, job?.attemptsMade ?? 0)),
+          () => this.#emit(jobId, failed(failedReason, 0)),
+        );
+      });
+      this.#events.push(events);
+    }
+  }
+
+  #emit(jobId: string, outcome: JobOutcome): void {
+    for (const l of this.#listeners) l(jobId, outcome);
+  }
+
+  async waitReady(): Promise<void> {
+    await Promise.all(this.#events.map((e) => e.waitUntilReady()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#events.map((e) => e.close()));
+    await Promise.all([...this.#queues.values()].map((q) => q.close()));
+  }
+}
+
+function fromResult(result: JobResult | undefined, attempts: number): JobOutcome {
+  if (result && typeof result === 'object' && 'ok' in result) {
+    const n = result.attempt ?? Math.max(attempts, 1);
+    return result.ok ? { status: 'completed', output: result.output, attempts: n } : { status: 'failed', error: result.error, attempts: n };
+  }
+  return { status: 'completed', output: result ?? null, attempts: Math.max(attempts, 1) };
+}
+
+function failed(reason: string | undefined, attempts: number): JobOutcome {
+  return { status: 'failed', error: { name: 'ActivityFailed', message: reason || 'the activity failed' }, attempts };
+}

@@ -1,0 +1,177 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Redis } from 'ioredis';
+import { defaultRegistry, type ActivityRegistry } from '../activities/index.ts';
+import type { Config } from './config.ts';
+import { openDatabase } from './db/client.ts';
+import { migrate } from './db/migrate.ts';
+import { PrismaStore } from './db/prisma-store.ts';
+import { SoarError } from './errors.ts';
+import { Executions } from './executions.ts';
+import { createLogger, type Logger } from './log.ts';
+import type { Clock, Store } from './ports.ts';
+import { BullMqCommandBus } from './queue/commands.ts';
+import { BullMqDispatcher } from './queue/dispatcher.ts';
+import { checkRedis, redisConnection } from './queue/redis.ts';
+import { ActivityWorker } from './queue/worker.ts';
+import { Runtime } from './runtime.ts';
+import { WorkflowCatalog } from './workflows.ts';
+
+export interface System {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  registry: ActivityRegistry;
+  catalog: WorkflowCatalog;
+  executions: Executions;
+  runtime: Runtime | null;
+  worker: ActivityWorker | null;
+  redis: Redis;
+  health(): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+export interface SystemOptions {
+  logger?: Logger;
+  registry?: ActivityRegistry;
+  clock?: Clock;
+  /** PostgreSQL schema to use (tests give each run its own). */
+  schema?: string;
+}
+
+/**
+ * Wires the product from its configuration: database (migrated), Redis, and the roles asked for.
+ * This is the one place where the engine core meets Prisma and BullMQ.
+ */
+export async function startSystem(config: Config, opts: SystemOptions = {}): Promise<System> {
+  const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  await checkRedis(config.REDIS_URL);
+  const dbOpts = opts.schema ? { schema: opts.schema } : {};
+  const migrated = await migrate(config.DATABASE_URL, dbOpts);
+  if (migrated.applied.length) logger.info('database migrated', { applied: migrated.applied });
+  const database = await openDatabase(config.DATABASE_URL, dbOpts);
+  const store = new PrismaStore(database.db, database.provider, database.close);
+
+  const registry = opts.registry ?? defaultRegistry();
+  const catalog = new WorkflowCatalog(store, registry.has);
+  const redis = redisConnection(config.REDIS_URL);
+  redis.on('error', (err) => logger.error('redis error', { err: err.message }));
+  const commands = new BullMqCommandBus({ connection: redis, prefix: config.QUEUE_PREFIX });
+  const executions = new Executions(store, catalog, commands);
+  const roles = new Set(config.ROLES);
+
+  let dispatcher: BullMqDispatcher | null = null;
+  let runtime: Runtime | null = null;
+  let worker: ActivityWorker | null = null;
+  const closers: Array<() => Promise<unknown>> = [];
+
+  try {
+    if (roles.has('engine')) {
+      dispatcher = new BullMqDispatcher({
+        connection: redis,
+        prefix: config.QUEUE_PREFIX,
+        connectors: registry.connectors(),
+        attempts: (id) => registry.get(id)?.retry?.attempts ?? config.JOB_ATTEMPTS,
+        backoffMs: (id) => registry.get(id)?.retry?.backoffMs ?? 1000,
+        retentionS: config.JOB_RETENTION_S,
+      });
+      runtime = new Runtime({
+        store,
+        dispatcher,
+        commands,
+        workflows: catalog,
+        logger: logger.child({ role: 'engine' }),
+        ...(opts.clock ? { clock: opts.clock } : {}),
+        leaseMs: config.ENGINE_LEASE_MS,
+        sweepMs: config.ENGINE_SWEEP_MS,
+        hotIdleMs: config.ENGINE_HOT_IDLE_MS,
+        startGraceMs: config.ENGINE_START_GRACE_MS,
+      });
+      const rt = runtime;
+      const d = dispatcher;
+      closers.push(() => rt.stop(), () => d.close());
+    }
+    if (roles.has('worker')) {
+      worker = new ActivityWorker({
+        connection: redis,
+        prefix: config.QUEUE_PREFIX,
+        registry,
+        logger: logger.child({ role: 'worker' }),
+        concurrency: config.WORKER_CONCURRENCY,
+        lockDurationMs: config.WORKER_LOCK_MS,
+        stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
+      });
+      const w = worker;
+      closers.unshift(() => w.close());
+    }
+    closers.push(() => commands.close());
+
+    if (config.DEPLOY_PLAYBOOKS && (roles.has('api') || roles.has('engine'))) await deployPlaybooks(config.PLAYBOOKS_DIR, catalog, logger);
+    await worker?.start();
+    if (runtime) {
+      await runtime.start();
+      await dispatcher!.waitReady();
+    }
+  } catch (err) {
+    for (const close of closers) await close().catch(() => {});
+    redis.disconnect();
+    await store.close();
+    throw err;
+  }
+
+  let closed = false;
+  return {
+    config,
+    logger,
+    store,
+    registry,
+    catalog,
+    executions,
+    runtime,
+    worker,
+    redis,
+    async health() {
+      await Promise.all([redis.ping(), store.getWorkflow('healthz')]);
+      return { roles: [...roles], ...(runtime ? { engine_id: runtime.engineId, executions_in_memory: runtime.hotCount } : {}) };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const close of closers) await close().catch((err: Error) => logger.error('shutdown step failed', { err: err.message }));
+      await redis.quit().catch(() => redis.disconnect());
+      await store.close();
+    },
+  };
+}
+
+/**
+ * Deploys every `*.bpmn` in `dir` whose content differs from the latest version of its process.
+ * A bad file is reported with its name and the reasons, and does not stop the others.
+ */
+export async function deployPlaybooks(dir: string, catalog: WorkflowCatalog, logger: Logger): Promise<{ deployed: string[]; failed: string[] }> {
+  const abs = resolve(dir);
+  let files: string[];
+  try {
+    files = (await readdir(abs)).filter((f) => f.endsWith('.bpmn')).sort();
+  } catch {
+    logger.warn('no playbooks folder', { dir: abs });
+    return { deployed: [], failed: [] };
+  }
+  const deployed: string[] = [];
+  const failed: string[] = [];
+  for (const file of files) {
+    const xml = await readFile(join(abs, file), 'utf8');
+    try {
+      const r = await catalog.deployIfChanged(xml);
+      if (r) {
+        deployed.push(file);
+        logger.info('playbook deployed', { file, workflowId: r.workflow.id, key: r.workflow.key, version: r.workflow.version });
+      }
+    } catch (err) {
+      failed.push(file);
+      const details = err instanceof SoarError ? err.details.map((d) => `${d.element ?? ''}: ${d.reason}`) : [(err as Error).message];
+      logger.error(`playbook ${file} was not deployed`, { file, problems: details });
+    }
+  }
+  return { deployed, failed };
+}

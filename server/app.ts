@@ -1,0 +1,51 @@
+import express, { type Express } from 'express';
+import type { Config } from '../engine/config.ts';
+import type { Executions } from '../engine/executions.ts';
+import type { Logger } from '../engine/log.ts';
+import type { Store } from '../engine/ports.ts';
+import type { WorkflowCatalog } from '../engine/workflows.ts';
+import { errorHandler, notFoundRoute } from './errors.ts';
+import { executionsRouter } from './routes/executions.ts';
+import { workflowsRouter } from './routes/workflows.ts';
+
+/** What the routes call. The server is thin: it validates, calls these, and maps errors. */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  catalog: WorkflowCatalog;
+  executions: Executions;
+  /** Resolves when the process can serve (database and Redis answer); rejects with the reason. */
+  health(): Promise<Record<string, unknown>>;
+}
+
+const XML_TYPES = ['application/xml', 'text/xml', 'application/bpmn+xml'];
+
+export function createApp(s: Services): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(express.json({ limit: s.config.HTTP_BODY_LIMIT }));
+  app.use(express.text({ type: XML_TYPES, limit: s.config.HTTP_BODY_LIMIT }));
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      res.json({ status: 'ok', ...(await s.health()) });
+    } catch (err) {
+      res.status(503).json({ error: { code: 'UNAVAILABLE', message: (err as Error).message, details: [] } });
+    }
+  });
+
+  const workflows = workflowsRouter(s);
+  const executions = executionsRouter(s);
+  app.use('/workflows', workflows);
+  app.use('/executions', executions);
+  // IntelliGuard API v2 paths, for existing clients
+  app.use('/api/v2/workflows/executions', executions);
+  app.use('/api/v2/executions', executions);
+  app.use('/api/v2/workflows', workflows);
+
+  app.use(notFoundRoute);
+  app.use(errorHandler(s.logger));
+  return app;
+}
