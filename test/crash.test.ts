@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
@@ -18,15 +18,18 @@ function deferred<T = void>() {
 
 for (const db of databases) {
   describe(`crashes on ${db}`, () => {
+    // Each test has its own prefix: BullMQ's stalled-job check is rate-limited per queue by a
+    // Redis key, so a worker of one test would delay the redelivery another test waits for.
     let t: TestEnv;
     const children: RoleProcess[] = [];
     let system: System | undefined;
-    before(async () => {
+    beforeEach(async () => {
       t = await testEnv(db);
     });
-    after(async () => {
-      await Promise.all(children.map((c) => c.kill()));
+    afterEach(async () => {
+      await Promise.all(children.splice(0).map((c) => c.kill()));
       await system?.close();
+      system = undefined;
       await t.cleanup();
     });
 
@@ -78,8 +81,6 @@ for (const db of databases) {
         assert.deepEqual((done.result as Record<string, { body: unknown }>).step3?.body, { done: '/three' });
       } finally {
         await api.close();
-        await system?.close();
-        system = undefined;
       }
     });
 
@@ -119,6 +120,9 @@ for (const db of databases) {
         const done = await eventually('the execution to end', async () => {
           const e = await system!.store.getExecution(execution.id);
           return e && (e.status === 'completed' || e.status === 'failed') ? e : undefined;
+        }).catch(async (err: Error) => {
+          const steps = await system!.store.getSteps(execution.id);
+          throw new Error(`${err.message}\nsteps: ${JSON.stringify(steps.map((s) => [s.activityId, s.status]))}\nrequests: ${JSON.stringify(api.requests.map((r) => r.path))}\nworker: ${second.output.join('')}`);
         });
         assert.equal(done.status, 'completed', JSON.stringify(done.error));
 
@@ -132,8 +136,6 @@ for (const db of databases) {
         assert.deepEqual((step1.output as { body: unknown }).body, { ticket: 'TCK-1', path: '/one' });
       } finally {
         await api.close();
-        await system?.close();
-        system = undefined;
       }
     });
   });

@@ -1,7 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import Sqlite from 'better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
-import { readMigrations, snapshotPath } from './migrations.ts';
+import { migrationsDir, readMigrations, snapshotPath } from './migrations.ts';
 import { createPgPool, ensurePgSchema, withPgAdvisoryLock } from './postgres.ts';
 import { withSchemaEngine, type SchemaEngineLog } from './schema-engine.ts';
 import { ensureSqliteFolder, sqliteAdapterFactory, withSqliteFileLock } from './sqlite.ts';
@@ -38,6 +40,9 @@ export type MigrateResult = {
 export async function migrate(url: string, opts: MigrateOptions = {}): Promise<MigrateResult> {
   const target = parseDatabaseUrl(url, opts);
   const onLog = opts.onLog ?? (() => {});
+  // The schema engine locks a SQLite file exclusively, which fails while another process has it
+  // open: a database that is already up to date is not handed to it at all.
+  if (await upToDate(target)) return { applied: [] };
   if (target.provider === 'sqlite') {
     await ensureSqliteFolder(target.file);
     return withSqliteFileLock(target.file, () => applyMigrations('sqlite', sqliteAdapterFactory(target.file), onLog));
@@ -64,4 +69,34 @@ async function applyMigrations(
     const result = await engine.applyMigrations({ migrationsList, filters: { externalTables: [], externalEnums: [] } });
     return { applied: result.appliedMigrationNames };
   });
+}
+
+/** True when every migration folder is recorded as applied (a plain read, no schema engine). */
+async function upToDate(target: ReturnType<typeof parseDatabaseUrl>): Promise<boolean> {
+  const entries = await readdir(migrationsDir(target.provider), { withFileTypes: true });
+  const wanted = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  const query = `SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
+  let applied: string[];
+  if (target.provider === 'sqlite') {
+    if (!existsSync(target.file)) return false;
+    const db = new Sqlite(target.file, { readonly: true, timeout: 5000 });
+    try {
+      const table = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'`).get();
+      if (!table) return false;
+      applied = (db.prepare(query).all() as Array<{ migration_name: string }>).map((r) => r.migration_name);
+    } finally {
+      db.close();
+    }
+  } else {
+    const pool = createPgPool(target, { max: 1 });
+    try {
+      const exists = await pool.query<{ t: string | null }>(`SELECT to_regclass($1) AS t`, [`"${target.schema}"._prisma_migrations`]);
+      if (!exists.rows[0]?.t) return false;
+      applied = (await pool.query<{ migration_name: string }>(query)).rows.map((r) => r.migration_name);
+    } finally {
+      await pool.end();
+    }
+  }
+  const done = new Set(applied);
+  return wanted.every((name) => done.has(name));
 }

@@ -12,6 +12,7 @@ export class BullMqCommandBus implements CommandBus {
   readonly #concurrency: number;
   readonly #queue: Queue;
   #worker: Worker | null = null;
+  #workerConnection: Redis | null = null;
 
   constructor(opts: { connection: Redis; prefix: string; concurrency?: number }) {
     this.#connection = opts.connection;
@@ -32,8 +33,10 @@ export class BullMqCommandBus implements CommandBus {
   }
 
   async consume(handler: (command: EngineCommand) => Promise<void>): Promise<void> {
+    // BullMQ does not close connections it is handed: this one is ours to close.
+    this.#workerConnection = this.#connection.duplicate();
     this.#worker = new Worker(ENGINE_QUEUE, async (job) => handler(job.data as EngineCommand), {
-      connection: this.#connection.duplicate(),
+      connection: this.#workerConnection,
       prefix: this.#prefix,
       concurrency: this.#concurrency,
     });
@@ -43,6 +46,7 @@ export class BullMqCommandBus implements CommandBus {
 
   async close(): Promise<void> {
     await this.#worker?.close();
+    this.#workerConnection?.disconnect();
     await this.#queue.close();
   }
 }

@@ -31,6 +31,7 @@ export class BullMqDispatcher implements Dispatcher {
   readonly #o: BullMqDispatcherOptions;
   readonly #queues = new Map<string, Queue>();
   readonly #events: QueueEvents[] = [];
+  readonly #eventConnections: Redis[] = [];
   readonly #listeners: Array<(jobId: string, outcome: JobOutcome) => void> = [];
 
   constructor(opts: BullMqDispatcherOptions) {
@@ -86,7 +87,10 @@ export class BullMqDispatcher implements Dispatcher {
     this.#listeners.push(listener);
     if (this.#events.length) return;
     for (const connector of this.#o.connectors) {
-      const events = new QueueEvents(connector, { connection: this.#o.connection.duplicate(), prefix: this.#o.prefix });
+      // BullMQ does not close connections it is handed: close() disconnects this one.
+      const connection = this.#o.connection.duplicate();
+      this.#eventConnections.push(connection);
+      const events = new QueueEvents(connector, { connection, prefix: this.#o.prefix });
       events.on('error', () => {});
       events.on('completed', ({ jobId, returnvalue }) => {
         this.#emit(jobId, fromResult(returnvalue as unknown as JobResult, 0));
@@ -112,6 +116,7 @@ export class BullMqDispatcher implements Dispatcher {
 
   async close(): Promise<void> {
     await Promise.all(this.#events.map((e) => e.close()));
+    for (const c of this.#eventConnections) c.disconnect();
     await Promise.all([...this.#queues.values()].map((q) => q.close()));
   }
 }

@@ -24,6 +24,7 @@ export interface ActivityWorkerOptions {
 export class ActivityWorker {
   readonly #o: ActivityWorkerOptions;
   readonly #workers: Worker[] = [];
+  readonly #connections: Redis[] = [];
   readonly #abort = new AbortController();
 
   constructor(opts: ActivityWorkerOptions) {
@@ -32,8 +33,11 @@ export class ActivityWorker {
 
   async start(): Promise<void> {
     for (const connector of this.#o.connectors ?? this.#o.registry.connectors()) {
+      // BullMQ does not close connections it is handed: close() disconnects these.
+      const connection = this.#o.connection.duplicate();
+      this.#connections.push(connection);
       const worker = new Worker(connector, (job: Job<JobData>) => this.#run(job), {
-        connection: this.#o.connection.duplicate(),
+        connection,
         prefix: this.#o.prefix,
         concurrency: this.#o.concurrency,
         lockDuration: this.#o.lockDurationMs,
@@ -87,6 +91,7 @@ export class ActivityWorker {
   async close(force = false): Promise<void> {
     if (force) this.#abort.abort();
     await Promise.all(this.#workers.map((w) => w.close(force)));
+    for (const c of this.#connections) c.disconnect();
     this.#abort.abort();
   }
 }

@@ -18,7 +18,7 @@ export interface RoleProcess {
 export function startRole(env: Record<string, string>): RoleProcess {
   const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     cwd: ROOT,
-    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', PORT: '0', ...env },
+    env: { ...process.env, PORT: '0', ...env, LOG_FORMAT: 'json', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
