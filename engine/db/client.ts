@@ -16,6 +16,9 @@ export type { Execution, Prisma, Step, Workflow } from '../../prisma/generated/s
  */
 export type Db = PrismaClient;
 
+/** Connections per process to PostgreSQL; the store keeps its concurrent commits below this. */
+export const PG_POOL_SIZE = 16;
+
 /** An open database: the client, which provider it talks to, and how to close it. */
 export type Database = {
   db: Db;
@@ -50,7 +53,7 @@ export async function openDatabase(url: string, opts: { schema?: string } = {}):
     return { db, provider: 'sqlite', close: () => db.$disconnect() };
   }
 
-  const pool = createPgPool(target);
+  const pool = createPgPool(target, { max: PG_POOL_SIZE });
   try {
     await ensurePgSchema(pool, target.schema);
   } catch (error) {

@@ -80,11 +80,15 @@ export class PrismaStore implements Store {
   readonly #db: Db;
   readonly provider: 'sqlite' | 'postgresql';
   readonly #close: () => Promise<void>;
+  readonly #commits: Semaphore;
 
   constructor(db: Db, provider: 'sqlite' | 'postgresql', close: () => Promise<void>) {
     this.#db = db;
     this.provider = provider;
     this.#close = close;
+    // Commits wait their turn here rather than in Prisma's transaction queue, whose 2 s maxWait
+    // would fail them under load (and a starved lease renewal would hand executions over).
+    this.#commits = new Semaphore(provider === 'sqlite' ? 2 : 12);
   }
 
   async createWorkflow(w: { key: string; name: string; xml: string; warnings: Problem[] }): Promise<WorkflowRecord> {
@@ -164,7 +168,7 @@ export class PrismaStore implements Store {
   }
 
   async commit(c: Commit): Promise<boolean> {
-    const release = c.lease === 'release';
+    const giveUp = c.lease === 'release';
     const update = this.#db.execution.update({
       // INVARIANT: owner + revision fence the write; a process that lost the lease writes nothing.
       where: { id: c.id, owner: c.owner, revision: c.revision },
@@ -172,8 +176,8 @@ export class PrismaStore implements Store {
         status: c.status,
         state: c.state,
         revision: c.revision + 1,
-        owner: release ? null : c.owner,
-        leaseUntil: release ? null : (c.lease as Date),
+        owner: giveUp ? null : c.owner,
+        leaseUntil: giveUp ? null : (c.lease as Date),
         ...(c.result !== undefined ? { result: json(c.result) } : {}),
         ...(c.error !== undefined ? { error: json(c.error) } : {}),
         ...(c.startedAt ? { startedAt: c.startedAt } : {}),
@@ -217,12 +221,15 @@ export class PrismaStore implements Store {
         select: { id: true },
       }),
     );
+    const release = await this.#commits.acquire();
     try {
       await this.#db.$transaction([update, ...steps]);
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
       throw err;
+    } finally {
+      release();
     }
   }
 
@@ -254,5 +261,26 @@ export class PrismaStore implements Store {
 
   async close(): Promise<void> {
     await this.#close();
+  }
+}
+
+/** A counting semaphore: at most `limit` holders at once, the rest wait in order. */
+class Semaphore {
+  #free: number;
+  readonly #waiting: Array<() => void> = [];
+  constructor(limit: number) {
+    this.#free = limit;
+  }
+  async acquire(): Promise<() => void> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((r) => this.#waiting.push(r));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    };
   }
 }

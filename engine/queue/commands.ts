@@ -17,7 +17,7 @@ export class BullMqCommandBus implements CommandBus {
   constructor(opts: { connection: Redis; prefix: string; concurrency?: number }) {
     this.#connection = opts.connection;
     this.#prefix = opts.prefix;
-    this.#concurrency = opts.concurrency ?? 64;
+    this.#concurrency = opts.concurrency ?? 16;
     this.#queue = new Queue(ENGINE_QUEUE, { connection: opts.connection, prefix: opts.prefix });
     this.#queue.on('error', () => {});
   }

@@ -27,7 +27,8 @@ export async function startHttpServer(
       res.end(JSON.stringify({ ok: true, path: rec.path }));
     });
   });
-  server.keepAliveTimeout = 1000;
+  // longer than undici's idle socket reuse, so a pooled connection is never closed under a request
+  server.keepAliveTimeout = 30_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
