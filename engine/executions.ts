@@ -4,6 +4,14 @@ import type { WorkflowCatalog } from './workflows.ts';
 import type { CommandBus, ExecutionRecord, ExecutionStatus, Page, StepRecord, Store, WorkflowRecord } from './ports.ts';
 import { TERMINAL } from './ports.ts';
 
+/** The engine of this process, when it has one: it starts what this process creates. */
+export interface LocalEngine {
+  readonly engineId: string;
+  leaseUntil(): Date;
+  accepting(): boolean;
+  startOwned(record: ExecutionRecord): void;
+}
+
 export interface ExecutionView extends ExecutionRecord {
   workflow: Pick<WorkflowRecord, 'id' | 'key' | 'version' | 'name'>;
   steps: StepRecord[];
@@ -17,19 +25,31 @@ export class Executions {
   readonly #store: Store;
   readonly #catalog: WorkflowCatalog;
   readonly #commands: CommandBus;
+  readonly #local: LocalEngine | null;
 
-  constructor(store: Store, catalog: WorkflowCatalog, commands: CommandBus) {
+  /** With `local`, executions are started by this process's engine at once, without a command. */
+  constructor(store: Store, catalog: WorkflowCatalog, commands: CommandBus, local: LocalEngine | null = null) {
     this.#store = store;
     this.#catalog = catalog;
     this.#commands = commands;
+    this.#local = local;
   }
 
   /** Creates an execution of a workflow (id, or process key for its latest version) and queues its start. */
   async start(workflowIdOrKey: string, input: Record<string, unknown>, priority = 0): Promise<{ execution: ExecutionRecord; workflow: WorkflowRecord }> {
     const workflow = await this.#catalog.resolve(workflowIdOrKey);
-    const execution = await this.#store.createExecution({ id: randomUUID(), workflowId: workflow.id, input, priority });
-    // INVARIANT: the row is committed before the command is sent; a lost command is covered by the engine's sweep.
-    await this.#commands.send({ type: 'start', executionId: execution.id });
+    const local = this.#local?.accepting() ? this.#local : null;
+    const execution = await this.#store.createExecution({
+      id: randomUUID(),
+      workflowId: workflow.id,
+      input,
+      priority,
+      ...(local ? { owner: local.engineId, leaseUntil: local.leaseUntil() } : {}),
+    });
+    // INVARIANT: the row is committed before the engine is told. A start that is lost (a crash, a
+    // lost command) leaves a pending row that the engines' sweep adopts once its lease or grace ends.
+    if (local) local.startOwned(execution);
+    else await this.#commands.send({ type: 'start', executionId: execution.id });
     return { execution, workflow };
   }
 

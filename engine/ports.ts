@@ -101,7 +101,8 @@ export interface Store {
   getLatestWorkflow(key: string): Promise<WorkflowRecord | null>;
   listWorkflows(q: { limit: number; offset: number; key?: string }): Promise<Page<WorkflowRecord>>;
 
-  createExecution(e: { id: string; workflowId: string; input: Record<string, unknown>; priority: number }): Promise<ExecutionRecord>;
+  /** Creates a pending execution; with `owner` it is created already claimed by that engine process. */
+  createExecution(e: { id: string; workflowId: string; input: Record<string, unknown>; priority: number; owner?: string; leaseUntil?: Date }): Promise<ExecutionRecord>;
   getExecution(id: string): Promise<ExecutionRecord | null>;
   getSteps(executionId: string): Promise<StepRecord[]>;
   maxStepSeq(executionId: string): Promise<number>;

@@ -166,10 +166,31 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     return loading;
   }
 
+  /** True while this process takes new executions. */
+  accepting(): boolean {
+    return !this.#stopping;
+  }
+
+  /** Runs an execution this process created already owned (no claim, no command round trip). */
+  startOwned(record: ExecutionRecord): void {
+    const loading = this.#run(record)
+      .catch((err: Error) => {
+        this.logger.error('could not start execution', { executionId: record.id, err: err.message });
+        return null;
+      })
+      .finally(() => this.#loading.delete(record.id));
+    this.#loading.set(record.id, loading);
+  }
+
   async #claimAndRun(executionId: string): Promise<Instance | null> {
     if (this.#stopping) return null;
     const record = await this.store.claim(executionId, this.engineId, this.leaseUntil(), this.#clock.now());
     if (!record) return null;
+    return this.#run(record);
+  }
+
+  async #run(record: ExecutionRecord): Promise<Instance | null> {
+    const executionId = record.id;
     for (const [jobId, id] of this.#coldJobs) if (id === executionId) this.#coldJobs.delete(jobId);
     let compiled: CompiledWorkflow;
     try {

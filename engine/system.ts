@@ -57,9 +57,9 @@ export async function startSystem(config: Config, opts: SystemOptions = {}): Pro
   const redis = redisConnection(config.REDIS_URL);
   redis.on('error', (err) => logger.error('redis error', { err: err.message }));
   const commands = new BullMqCommandBus({ connection: redis, prefix: config.QUEUE_PREFIX });
-  const executions = new Executions(store, catalog, commands);
   const roles = new Set(config.ROLES);
 
+  let executions!: Executions;
   let dispatcher: BullMqDispatcher | null = null;
   let runtime: Runtime | null = null;
   let worker: ActivityWorker | null = null;
@@ -105,6 +105,7 @@ export async function startSystem(config: Config, opts: SystemOptions = {}): Pro
       closers.unshift(() => w.close());
     }
     closers.push(() => commands.close());
+    executions = new Executions(store, catalog, commands, runtime);
 
     if (config.DEPLOY_PLAYBOOKS && (roles.has('api') || roles.has('engine'))) await deployPlaybooks(config.PLAYBOOKS_DIR, catalog, logger);
     await worker?.start();

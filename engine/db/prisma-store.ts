@@ -124,9 +124,16 @@ export class PrismaStore implements Store {
     return { items: rows.map(toWorkflow), total };
   }
 
-  async createExecution(e: { id: string; workflowId: string; input: Record<string, unknown>; priority: number }): Promise<ExecutionRecord> {
+  async createExecution(e: { id: string; workflowId: string; input: Record<string, unknown>; priority: number; owner?: string; leaseUntil?: Date }): Promise<ExecutionRecord> {
     const row = await this.#db.execution.create({
-      data: { id: e.id, workflowId: e.workflowId, status: 'pending', priority: e.priority, input: JSON.stringify(e.input) },
+      data: {
+        id: e.id,
+        workflowId: e.workflowId,
+        status: 'pending',
+        priority: e.priority,
+        input: JSON.stringify(e.input),
+        ...(e.owner ? { owner: e.owner, leaseUntil: e.leaseUntil ?? null } : {}),
+      },
     });
     return toExecution(row);
   }
