@@ -115,7 +115,8 @@ export interface Store {
   claim(id: string, owner: string, leaseUntil: Date, now: Date): Promise<ExecutionRecord | null>;
   /** Writes the commit if `owner` still holds the execution at `revision`; false when fenced off. */
   commit(c: Commit): Promise<boolean>;
-  renewLeases(owner: string, leaseUntil: Date): Promise<number>;
+  /** Extends the leases of these executions, where `owner` still holds them. */
+  renewLeases(owner: string, ids: string[], leaseUntil: Date): Promise<number>;
   releaseAll(owner: string): Promise<number>;
   /** Live executions nobody holds: unowned or lease expired (pending ones only once older than `pendingBefore`). */
   findAdoptable(now: Date, pendingBefore: Date, limit: number): Promise<string[]>;
@@ -151,6 +152,8 @@ export interface Dispatcher {
   inspect(job: { jobId: string; activity: string }): Promise<JobOutcome>;
   /** Hints that a job finished (completed, or failed after its last attempt). May be missed. */
   onOutcome(listener: (jobId: string, outcome: JobOutcome) => void): void;
+  /** Resolves once outcome events are being received (events before that are found by inspect). */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -59,6 +59,8 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   readonly #hotJobs = new Map<string, Instance>();
   /** jobId -> executionId, for executions we own but evicted from memory. */
   readonly #coldJobs = new Map<string, string>();
+  /** jobId -> connector activity, to inspect cold jobs */
+  readonly #coldActivities = new Map<string, string>();
   readonly #loading = new Map<string, Promise<Instance | null>>();
   #timers: NodeJS.Timeout[] = [];
   #stopping = false;
@@ -86,6 +88,8 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   /** Starts consuming engine commands and job outcomes, renewing leases and adopting orphans. */
   async start(): Promise<void> {
     this.#o.dispatcher.onOutcome((jobId, outcome) => this.#onOutcome(jobId, outcome));
+    // Listen before anything is dispatched: an outcome that comes earlier is only found by inspect.
+    await this.#o.dispatcher.ready();
     await this.#o.commands.consume((cmd) => this.#onCommand(cmd));
     const every = (ms: number, fn: () => Promise<unknown>) => {
       let busy = false;
@@ -101,6 +105,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     };
     every(Math.max(50, Math.floor(this.#o.leaseMs / 3)), () => this.#renew());
     every(this.#o.sweepMs, () => this.sweep());
+    every(this.#o.sweepMs, () => this.reconcile());
     await this.sweep();
     this.logger.info('engine started', { engineId: this.engineId });
   }
@@ -131,8 +136,27 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     return new Date(this.#clock.now().getTime() + this.#o.leaseMs);
   }
 
+  /*
+   * INVARIANT: only executions this process still tracks (in memory, or evicted with their job ids
+   * kept) have their leases renewed. Anything dropped on an error path lapses and is adopted again.
+   */
   async #renew(): Promise<void> {
-    if (this.#hot.size || this.#coldJobs.size) await this.store.renewLeases(this.engineId, this.leaseUntil());
+    const ids = new Set([...this.#hot.keys(), ...this.#coldJobs.values(), ...this.#loading.keys()]);
+    if (ids.size) await this.store.renewLeases(this.engineId, [...ids], this.leaseUntil());
+  }
+
+  /**
+   * Events are hints: asks the queue for the state of every job this process waits on, so a missed
+   * or trimmed outcome event delays an execution by one sweep interval, never forever.
+   */
+  async reconcile(): Promise<void> {
+    for (const inst of this.#hot.values()) if (!inst.disposed) await inst.reconcile();
+    for (const jobId of [...this.#coldJobs.keys()]) {
+      const activity = this.#coldActivities.get(jobId);
+      if (!activity) continue;
+      const outcome = await this.dispatcher.inspect({ jobId, activity }).catch(() => null);
+      if (outcome && outcome.status !== 'pending') this.#onOutcome(jobId, outcome);
+    }
   }
 
   async #onCommand(cmd: EngineCommand): Promise<void> {
@@ -144,7 +168,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     if (inst) return inst.deliver(jobId, outcome);
     const executionId = this.#coldJobs.get(jobId);
     if (executionId) {
-      this.#coldJobs.delete(jobId);
+      // Loading drops this execution's cold job ids once it is back in memory (see #run).
       void this.#load(executionId);
     }
   }
@@ -191,11 +215,13 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
 
   async #run(record: ExecutionRecord): Promise<Instance | null> {
     const executionId = record.id;
-    for (const [jobId, id] of this.#coldJobs) if (id === executionId) this.#coldJobs.delete(jobId);
     let compiled: CompiledWorkflow;
     try {
       compiled = await this.#o.workflows.compiled(record.workflowId);
     } catch (err) {
+      // A workflow that is gone fails the execution; anything else (a database blip) is retried
+      // when the lease lapses, since this process no longer tracks the execution.
+      if ((err as { code?: string }).code !== 'NOT_FOUND') throw err;
       const inst = new Instance(this, record, null, 0);
       await inst.fail({ message: `workflow ${record.workflowId} cannot be loaded: ${(err as Error).message}` });
       return null;
@@ -203,7 +229,18 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     const seq = record.state ? await this.store.maxStepSeq(executionId) : 0;
     const inst = new Instance(this, record, compiled, seq);
     this.#hot.set(executionId, inst);
-    await inst.run();
+    for (const [jobId, id] of this.#coldJobs) {
+      if (id !== executionId) continue;
+      this.#coldJobs.delete(jobId);
+      this.#coldActivities.delete(jobId);
+    }
+    try {
+      await inst.run();
+    } catch (err) {
+      this.evict(inst, []);
+      inst.dispose();
+      throw err;
+    }
     return inst;
   }
 
@@ -214,10 +251,13 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   untrackJob(jobId: string): void {
     this.#hotJobs.delete(jobId);
   }
-  evict(inst: Instance, keepJobs: string[]): void {
+  evict(inst: Instance, keepJobs: Array<{ jobId: string; activity: string }>): void {
     if (this.#hot.get(inst.id) === inst) this.#hot.delete(inst.id);
     for (const jobId of inst.jobIds()) this.#hotJobs.delete(jobId);
-    for (const jobId of keepJobs) this.#coldJobs.set(jobId, inst.id);
+    for (const { jobId, activity } of keepJobs) {
+      this.#coldJobs.set(jobId, inst.id);
+      this.#coldActivities.set(jobId, activity);
+    }
   }
   settled(inst: Instance, status: ExecutionStatus): void {
     this.emit('settled', inst.id, status);
@@ -225,12 +265,17 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   get hotIdleMs(): number {
     return this.#o.hotIdleMs;
   }
+  get sweepMs(): number {
+    return this.#o.sweepMs;
+  }
   get clock(): Clock {
     return this.#clock;
   }
 }
 
 interface PendingTask {
+  /** when it was dispatched (or re-found on recovery) */
+  since: number;
   activityId: string;
   activityExecutionId: string;
   request: DispatchRequest;
@@ -374,6 +419,7 @@ class Instance {
       priority: this.#record.priority,
     };
     this.#pending.set(jobId, {
+      since: Date.now(),
       activityId: activity.id,
       activityExecutionId: message.content.executionId,
       request,
@@ -414,7 +460,8 @@ class Instance {
       task.environmentOutput[task.activityId] = outcome.output;
       task.callback(null, outcome.output);
     } else {
-      const err = new Error(outcome.error.message);
+      // bpmn-elements matches `code` against an error boundary event's errorCode
+      const err = Object.assign(new Error(outcome.error.message), { code: outcome.error.code });
       err.name = outcome.error.name;
       task.callback(err);
     }
@@ -470,7 +517,12 @@ class Instance {
     this.#flushScheduled = true;
     setImmediate(() => {
       this.#flushScheduled = false;
-      void this.#flush();
+      this.#flush().catch((err: Error) => {
+        // Not expected (commit errors are retried inside); drop the execution here and let its
+        // lease lapse, so that it is adopted again from its last commit.
+        this.#rt.logger.error('execution dropped after an unexpected error', { executionId: this.id, err: err.message });
+        this.#abandon();
+      });
     });
   }
 
@@ -559,6 +611,14 @@ class Instance {
     }
   }
 
+  /** Asks the queue about every job this execution waits on (see Runtime.reconcile). */
+  async reconcile(): Promise<void> {
+    if (this.#flushing || this.#flushScheduled || !this.#pending.size) return;
+    const before = Date.now() - this.#rt.sweepMs;
+    const overdue = [...this.#pending].filter(([, t]) => t.since < before).map(([jobId]) => jobId);
+    if (overdue.length) await this.#inspect(overdue);
+  }
+
   async #inspect(jobIds: string[]): Promise<void> {
     const outcomes = await Promise.all(
       jobIds.map(async (jobId) => {
@@ -575,8 +635,7 @@ class Instance {
       this.#idleTimer = null;
       if (this.#flushing || this.#flushScheduled || this.disposed) return;
       // Keep only the job ids: the outcome event brings the execution back from the store.
-      const jobs = this.jobIds();
-      this.#rt.evict(this, jobs);
+      this.#rt.evict(this, [...this.#pending.entries()].map(([jobId, t]) => ({ jobId, activity: t.request.activity })));
       this.dispose();
     }, this.#rt.hotIdleMs);
     this.#idleTimer.unref();

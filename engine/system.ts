@@ -109,10 +109,7 @@ export async function startSystem(config: Config, opts: SystemOptions = {}): Pro
 
     if (config.DEPLOY_PLAYBOOKS && (roles.has('api') || roles.has('engine'))) await deployPlaybooks(config.PLAYBOOKS_DIR, catalog, logger);
     await worker?.start();
-    if (runtime) {
-      await runtime.start();
-      await dispatcher!.waitReady();
-    }
+    await runtime?.start();
   } catch (err) {
     for (const close of closers) await close().catch(() => {});
     redis.disconnect();

@@ -235,9 +235,13 @@ export class PrismaStore implements Store {
     }
   }
 
-  async renewLeases(owner: string, leaseUntil: Date): Promise<number> {
-    const { count } = await this.#db.execution.updateMany({ where: { owner, status: { in: LIVE } }, data: { leaseUntil } });
-    return count;
+  async renewLeases(owner: string, ids: string[], leaseUntil: Date): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < ids.length; i += 500) {
+      const { count } = await this.#db.execution.updateMany({ where: { owner, id: { in: ids.slice(i, i + 500) }, status: { in: LIVE } }, data: { leaseUntil } });
+      total += count;
+    }
+    return total;
   }
 
   async releaseAll(owner: string): Promise<number> {

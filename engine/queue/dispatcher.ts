@@ -66,7 +66,8 @@ export class BullMqDispatcher implements Dispatcher {
               backoff: { type: 'exponential', delay: this.#o.backoffMs(r.activity) },
               removeOnComplete: { age: this.#o.retentionS },
               removeOnFail: { age: this.#o.retentionS },
-              ...(r.priority > 0 ? { priority: Math.min(r.priority, 2_097_152) } : {}),
+              // BullMQ runs lower numbers sooner, and jobs with none before all others: always set one.
+              priority: Math.min(Math.max(r.priority, 1), 2_097_152),
             },
           })),
         ),
@@ -110,7 +111,7 @@ export class BullMqDispatcher implements Dispatcher {
     for (const l of this.#listeners) l(jobId, outcome);
   }
 
-  async waitReady(): Promise<void> {
+  async ready(): Promise<void> {
     await Promise.all(this.#events.map((e) => e.waitUntilReady()));
   }
 
