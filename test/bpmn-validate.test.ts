@@ -45,9 +45,11 @@ async function engineLoads(xml: string): Promise<void> {
 describe('validateBpmn', () => {
   test('a Camunda 7 playbook binds its external tasks by camunda:topic', async () => {
     const r = await validateBpmn(fixture('camunda7-enrich-alert.bpmn'), opts);
-    assert.deepEqual(r.problems, []);
+    // its jsonata condition is refused until expressions are evaluated, rather than taken as true
+    assert.deepEqual(r.problems.map((p) => p.element), ['Flow_malicious']);
+    assert.match(r.problems[0]!.reason, /cannot be evaluated yet/);
     assert.deepEqual(r.warnings, [], 'diagram colours and modeler metadata are not worth a warning');
-    assert.equal(r.ok, true);
+    assert.equal(r.ok, false);
     assert.deepEqual(r.process, {
       id: 'enrich-alert',
       name: 'Enrich alert',
@@ -60,7 +62,9 @@ describe('validateBpmn', () => {
 
   test('a Camunda 8 playbook binds its tasks by zeebe:taskDefinition type', async () => {
     const r = await validateBpmn(fixture('camunda8-contain-host.bpmn'), opts);
-    assert.deepEqual(r.problems, []);
+    // its jsonata script task is refused until expressions are evaluated
+    assert.deepEqual(r.problems.map((p) => p.element), ['Score']);
+    assert.match(r.problems[0]!.reason, /cannot run yet/);
     assert.deepEqual(r.warnings, []);
     assert.deepEqual(r.process, {
       id: 'contain-host',
@@ -234,7 +238,8 @@ describe('validateBpmn', () => {
     );
     assert.equal(problemOf(r, 'Js').reason, 'script task Js is written in javascript; only jsonata expressions are run');
     assert.match(problemOf(r, 'Bare').reason, /has no scriptFormat/);
-    assert.equal(r.problems.some((p) => p.element === 'Ok'), false);
+    // a jsonata script is refused too, for now: this engine version does not evaluate expressions
+    assert.match(problemOf(r, 'Ok').reason, /cannot run yet/);
   });
 
   test('a condition in a language other than jsonata is rejected', async () => {

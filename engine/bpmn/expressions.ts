@@ -22,10 +22,21 @@ export function expressionProblem(site: ExpressionSite): string | undefined {
     if (!language) return `script task ${site.element} has no scriptFormat; only ${EXPRESSION_LANGUAGE} expressions are run (set scriptFormat="${EXPRESSION_LANGUAGE}")`;
     if (language.toLowerCase() !== EXPRESSION_LANGUAGE) return `script task ${site.element} is written in ${language}; only ${EXPRESSION_LANGUAGE} expressions are run`;
     if (!site.body?.trim()) return `script task ${site.element} has no script`;
-    return undefined;
+    return notYetEvaluated(site);
   }
   if (language && language.toLowerCase() !== EXPRESSION_LANGUAGE) {
     return `the condition of ${site.element} is written in ${language}; only ${EXPRESSION_LANGUAGE} expressions are run`;
   }
-  return undefined;
+  return notYetEvaluated(site);
+}
+
+/*
+ * Until expressions are evaluated (jsonata through bpmn-engine's `scripts`), bpmn-engine would take
+ * any condition text as truthy and refuse every script at run time: refuse them at deploy instead.
+ */
+function notYetEvaluated(site: ExpressionSite): string | undefined {
+  if (!site.body?.trim()) return undefined;
+  return site.kind === 'script'
+    ? `script task ${site.element} cannot run yet: this engine version does not evaluate expressions`
+    : `the condition of ${site.element} cannot be evaluated yet by this engine version; decide in a connector task, or remove the condition`;
 }
