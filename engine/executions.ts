@@ -35,8 +35,11 @@ export class Executions {
     this.#local = local;
   }
 
-  /** Creates an execution of a workflow (id, or process key for its latest version) and queues its start. */
-  async start(workflowIdOrKey: string, input: Record<string, unknown>, priority = 0): Promise<{ execution: ExecutionRecord; workflow: WorkflowRecord }> {
+  /**
+   * Creates an execution of a workflow (id, or process key for its latest version) and starts it.
+   * `priority` orders its jobs in the queues: 1 runs soonest; 3 is normal.
+   */
+  async start(workflowIdOrKey: string, input: Record<string, unknown>, priority = 3): Promise<{ execution: ExecutionRecord; workflow: WorkflowRecord }> {
     const workflow = await this.#catalog.resolve(workflowIdOrKey);
     const local = this.#local?.accepting() ? this.#local : null;
     const execution = await this.#store.createExecution({

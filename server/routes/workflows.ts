@@ -6,11 +6,14 @@ import type { Services } from '../app.ts';
 import { parse, pagination } from '../validate.ts';
 import { executionStarted, executionView } from './executions.ts';
 
-const PRIORITY: Record<string, number> = { low: 1, normal: 0, medium: 0, high: 10, critical: 20 };
+/** BullMQ's order: a lower number runs sooner. Every job carries one, so that `low` waits behind `normal`. */
+const PRIORITY: Record<string, number> = { critical: 1, high: 2, medium: 3, normal: 3, low: 4 };
+export const DEFAULT_PRIORITY = PRIORITY.normal!;
 
 const executeBody = z.object({
   input_data: z.record(z.string(), z.unknown()).default({}),
-  priority: z.union([z.enum(['low', 'normal', 'medium', 'high', 'critical']), z.number().int().min(0).max(1000)]).optional(),
+  /** `critical`, `high`, `normal`/`medium`, `low`, or a number from 1 (soonest) to 1000 */
+  priority: z.union([z.enum(['low', 'normal', 'medium', 'high', 'critical']), z.number().int().min(1).max(1000)]).optional(),
   async: z.boolean().default(true),
   /** with async=false: how long to wait for the end, at most the server's EXECUTE_WAIT_MS */
   wait_ms: z.number().int().min(0).optional(),
@@ -45,7 +48,7 @@ export function workflowsRouter(s: Services): Router {
 
   r.post('/:id/execute', async (req, res) => {
     const body = parse(executeBody, req.body ?? {}, 'body');
-    const priority = typeof body.priority === 'string' ? (PRIORITY[body.priority] ?? 0) : (body.priority ?? 0);
+    const priority = typeof body.priority === 'string' ? (PRIORITY[body.priority] ?? DEFAULT_PRIORITY) : (body.priority ?? DEFAULT_PRIORITY);
     const { execution, workflow } = await s.executions.start(req.params.id, body.input_data, priority);
     if (body.async) {
       res.status(202).location(`/executions/${execution.id}`).json(executionStarted(execution, workflow));
