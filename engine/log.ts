@@ -4,22 +4,22 @@ export type Logger = winston.Logger;
 
 const SECRET_KEY = /pass(word)?|secret|token|authorization|api[-_]?key|cookie|credential/i;
 
-/** Replaces the values of secret-looking keys, at any depth, before a line is written. */
+/**
+ * Replaces the values of secret-looking keys, at any depth, before a line is written. It copies
+ * what it changes: the objects a caller logs are never modified.
+ */
 const redact = winston.format((info) => {
-  const seen = new WeakSet<object>();
-  const walk = (value: unknown, depth: number): unknown => {
+  const copy = (value: unknown, depth: number, seen: WeakSet<object>): unknown => {
     if (!value || typeof value !== 'object' || depth > 6 || seen.has(value)) return value;
     seen.add(value);
-    for (const [k, v] of Object.entries(value)) {
-      if (SECRET_KEY.test(k) && v !== undefined) (value as Record<string, unknown>)[k] = '[redacted]';
-      else walk(v, depth + 1);
-    }
-    return value;
+    if (Array.isArray(value)) return value.map((v) => copy(v, depth + 1, seen));
+    if (value instanceof Error || value instanceof Date) return value;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) && v !== undefined ? '[redacted]' : copy(v, depth + 1, seen);
+    return out;
   };
-  for (const [k, v] of Object.entries(info)) {
-    if (SECRET_KEY.test(k)) info[k] = '[redacted]';
-    else walk(v, 0);
-  }
+  const seen = new WeakSet<object>();
+  for (const [k, v] of Object.entries(info)) info[k] = SECRET_KEY.test(k) ? '[redacted]' : copy(v, 0, seen);
   return info;
 });
 

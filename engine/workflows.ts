@@ -29,7 +29,9 @@ export interface DeployResult {
 export class WorkflowCatalog {
   readonly #store: Store;
   readonly #hasActivity: (id: string) => boolean;
+  /** Compiled versions, least recently used first; bounded so that many deploys do not grow memory. */
   readonly #compiled = new Map<string, Promise<CompiledWorkflow>>();
+  static readonly CACHE_SIZE = 500;
 
   constructor(store: Store, hasActivity: (id: string) => boolean) {
     this.#store = store;
@@ -46,7 +48,7 @@ export class WorkflowCatalog {
     const compiled = await compile(xml);
     const proc = checked.process;
     const workflow = await this.#store.createWorkflow({ key: proc.id, name: proc.name ?? proc.id, xml, warnings: checked.warnings });
-    this.#compiled.set(workflow.id, Promise.resolve({ ...compiled, id: workflow.id, key: workflow.key, version: workflow.version, tasks: bindings(proc.tasks) }));
+    this.#remember(workflow.id, Promise.resolve({ ...compiled, id: workflow.id, key: workflow.key, version: workflow.version, tasks: bindings(proc.tasks) }));
     return { workflow, warnings: checked.warnings };
   }
 
@@ -70,12 +72,18 @@ export class WorkflowCatalog {
   /** The compiled form of a stored version (compiled at most once per process). */
   compiled(workflowId: string): Promise<CompiledWorkflow> {
     let c = this.#compiled.get(workflowId);
-    if (!c) {
+    if (c) this.#compiled.delete(workflowId);
+    else {
       c = this.#compileStored(workflowId);
       c.catch(() => this.#compiled.delete(workflowId));
-      this.#compiled.set(workflowId, c);
     }
+    this.#remember(workflowId, c);
     return c;
+  }
+
+  #remember(workflowId: string, c: Promise<CompiledWorkflow>): void {
+    this.#compiled.set(workflowId, c);
+    while (this.#compiled.size > WorkflowCatalog.CACHE_SIZE) this.#compiled.delete(this.#compiled.keys().next().value!);
   }
 
   async #compileStored(workflowId: string): Promise<CompiledWorkflow> {

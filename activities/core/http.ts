@@ -13,6 +13,13 @@ export interface HttpInput {
   failOnStatus?: boolean | string;
 }
 
+/*
+ * Errors name only the origin: webhook URLs (Slack, Teams) carry their secret in the path, and an
+ * error reaches logs, the step record and the API. Response headers that carry credentials are
+ * not kept in the output either.
+ */
+const SECRET_HEADERS = new Set(['set-cookie', 'authorization', 'proxy-authenticate', 'www-authenticate']);
+
 export interface HttpOutput {
   status: number;
   headers: Record<string, string>;
@@ -50,7 +57,7 @@ export default defineActivity<HttpInput, HttpOutput>({
     try {
       url = new URL(String(input.url));
     } catch {
-      throw new NonRetryableError(`url is not a valid absolute URL: ${String(input.url)}`);
+      throw new NonRetryableError('url is not a valid absolute URL');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new NonRetryableError(`unsupported protocol ${url.protocol}`);
     const query = parseMaybeJson(input.query) as Record<string, unknown> | undefined;
@@ -75,19 +82,19 @@ export default defineActivity<HttpInput, HttpOutput>({
       res = await fetch(url, { method, headers, body, signal, redirect: 'follow' });
     } catch (err) {
       const e = err as Error;
-      if (e.name === 'TimeoutError') throw new RetryableError(`${method} ${url.origin}${url.pathname} timed out after ${timeoutMs} ms`);
-      throw new RetryableError(`${method} ${url.origin}${url.pathname} failed: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+      if (e.name === 'TimeoutError') throw new RetryableError(`${method} ${url.origin} timed out after ${timeoutMs} ms`);
+      throw new RetryableError(`${method} ${url.origin} failed: ${(e.cause as Error | undefined)?.message ?? e.message}`);
     }
     const text = await res.text();
     const type = res.headers.get('content-type') ?? '';
     const output: HttpOutput = {
       status: res.status,
-      headers: Object.fromEntries(res.headers),
+      headers: Object.fromEntries([...res.headers].filter(([name]) => !SECRET_HEADERS.has(name))),
       body: type.includes('json') ? parseMaybeJson(text) : text,
     };
     const failOnStatus = input.failOnStatus !== false && input.failOnStatus !== 'false';
     if (failOnStatus && res.status >= 400) {
-      const msg = `${method} ${url.origin}${url.pathname} answered ${res.status}`;
+      const msg = `${method} ${url.origin} answered ${res.status}`;
       if (res.status >= 500 || res.status === 429 || res.status === 408) throw new RetryableError(msg);
       throw new NonRetryableError(msg);
     }

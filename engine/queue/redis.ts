@@ -14,10 +14,21 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
     await probe.ping();
   } catch (err) {
     throw new Error(
-      `Redis is not answering at ${url} (${(err as Error).message}).\n` +
+      `Redis is not answering at ${withoutPassword(url)} (${(err as Error).message}).\n` +
         `Start one (e.g. \`redis-server --daemonize yes\` or \`docker run -p 6379:6379 redis:7\`), or set REDIS_URL.`,
     );
   } finally {
     probe.disconnect();
+  }
+}
+
+/** The URL as it may be shown: no password. */
+export function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return '(unparseable URL)';
   }
 }
