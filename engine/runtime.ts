@@ -470,6 +470,8 @@ class Instance {
 
   #onActivity(api: BpmnApi, status: StepRecord['status']): void {
     if (api.type === 'bpmn:Process') return;
+    // bpmn-engine discards every activity on a path not taken: only a step that ran is recorded
+    if (status === 'cancelled' && !this.#steps.has(api.executionId)) return;
     const step = this.#step(api.id, api.type, api.name, api.executionId);
     step.status = status;
     step.engineId = this.#rt.engineId;
