@@ -1,13 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { System } from '../engine/system.ts';
 import { createApp } from '../server/app.ts';
-import { databases, eventually, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
-
-const fixture = (name: string) => readFile(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+import { databases, eventually, fixture, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
 
 describe(`HTTP API (${databases[0]})`, () => {
   let t: TestEnv;

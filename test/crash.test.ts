@@ -1,13 +1,10 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import type { System } from '../engine/system.ts';
-import { databases, eventually, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
+import { databases, eventually, fixture, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
 import { json, startHttpServer, type Recorded } from './support/http-server.ts';
 import { startRole, type RoleProcess } from './support/processes.ts';
-
-const fixture = (name: string) => readFile(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 
 /** A deferred: a promise with its resolve function outside. */
 function deferred<T = void>() {

@@ -1,13 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { defaultRegistry, defineActivity } from '../activities/index.ts';
 import { BpmnError } from '../engine/errors.ts';
 import type { System } from '../engine/system.ts';
-import { databases, eventually, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
+import { databases, eventually, fixture, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
 import { json, startHttpServer } from './support/http-server.ts';
-
-const fixture = (name: string) => readFile(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 
 const isolate = defineActivity<{ host?: string }>({
   id: 'test.isolate',

@@ -1,25 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { deployPlaybooks } from '../engine/system.ts';
 import { silentLogger } from '../engine/log.ts';
 import type { System } from '../engine/system.ts';
-import { databases, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
-
-const fixture = (name: string) => readFile(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
-
-function settled(system: System, executionId: string): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (id: string, status: string) => {
-      if (id !== executionId) return;
-      system.runtime!.off('settled', on);
-      resolve(status);
-    };
-    system.runtime!.on('settled', on);
-  });
-}
+import { databases, fixture, settled, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
 
 describe(`the runtime (${databases[0]})`, () => {
   let t: TestEnv;

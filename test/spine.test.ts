@@ -1,23 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import type { System } from '../engine/system.ts';
-import { databases, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
+import { databases, fixture, settled, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
 import { json, startHttpServer } from './support/http-server.ts';
-
-const fixture = (name: string) => readFile(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
-
-/** Resolves when `system`'s engine reports that `executionId` settled. */
-function settled(system: System, executionId: string): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (id: string, status: string) => {
-      if (id !== executionId) return;
-      system.runtime!.off('settled', on);
-      resolve(status);
-    };
-    system.runtime!.on('settled', on);
-  });
-}
 
 for (const db of databases) {
   describe(`the spine on ${db}`, () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -94,4 +94,19 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A test fixture's text (test/fixtures/<name>). */
+export const fixture = (name: string): Promise<string> => readFile(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
+
+/** Resolves with the status `system`'s engine reports when `executionId` settles (ends or waits). */
+export function settled(system: System, executionId: string): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (id: string, status: string) => {
+      if (id !== executionId) return;
+      system.runtime!.off('settled', on);
+      resolve(status);
+    };
+    system.runtime!.on('settled', on);
+  });
 }
