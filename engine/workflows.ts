@@ -45,8 +45,8 @@ export class WorkflowCatalog {
       const problems = checked.problems.length ? checked.problems : [{ element: 'definitions', reason: 'no executable process' }];
       throw new SoarError('INVALID_PLAYBOOK', `the playbook is not valid: ${problems[0]!.reason}`, problems);
     }
-    const compiled = await compile(xml);
     const proc = checked.process;
+    const compiled = await compile(xml, proc.id);
     const workflow = await this.#store.createWorkflow({ key: proc.id, name: proc.name ?? proc.id, xml, warnings: checked.warnings });
     this.#remember(workflow.id, Promise.resolve({ ...compiled, id: workflow.id, key: workflow.key, version: workflow.version, tasks: bindings(proc.tasks) }));
     return { workflow, warnings: checked.warnings };
@@ -91,20 +91,30 @@ export class WorkflowCatalog {
     if (!wf) throw notFound('workflow', workflowId);
     const checked = await validateBpmn(wf.xml, { hasActivity: () => true });
     if (!checked.process) throw new Error(`stored workflow ${workflowId} has no executable process`);
-    const compiled = await compile(wf.xml);
+    const compiled = await compile(wf.xml, wf.key);
     return { ...compiled, id: wf.id, key: wf.key, version: wf.version, tasks: bindings(checked.process.tasks) };
   }
 }
+
+type SourceContext = { elements?: { processes?: Array<{ id: string; behaviour?: { isExecutable?: boolean } }> } };
 
 function bindings(tasks: ReadonlyArray<{ id: string; activity: string }>): Map<string, string> {
   return new Map(tasks.map((t) => [t.id, t.activity]));
 }
 
-async function compile(xml: string): Promise<{ sourceContext: unknown; nodeCount: number }> {
+/**
+ * Parses once into bpmn-engine's serialized context. Only `processId` stays executable: bpmn-engine
+ * starts every executable process of a file, and a deployment runs one (the others still run when
+ * called or sent a message).
+ */
+async function compile(xml: string, processId: string): Promise<{ sourceContext: unknown; nodeCount: number }> {
   const engine = new Engine({ source: xml, moddleOptions } as ConstructorParameters<typeof Engine>[0]);
   const [definition] = await engine.getDefinitions();
   if (!definition) throw new SoarError('INVALID_PLAYBOOK', 'the playbook has no definitions', [{ element: 'definitions', reason: 'no definitions' }]);
-  const env = definition.environment as unknown as { options: { source: unknown } };
+  const env = definition.environment as unknown as { options: { source: SourceContext } };
+  for (const p of env.options.source.elements?.processes ?? []) {
+    if (p.id !== processId && p.behaviour) p.behaviour.isExecutable = false;
+  }
   const processes = definition.getExecutableProcesses() as unknown as Array<{ getActivities(): unknown[] }>;
   const nodeCount = processes.reduce((n, p) => n + p.getActivities().length, 0);
   return { sourceContext: env.options.source, nodeCount };

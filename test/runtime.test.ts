@@ -48,6 +48,17 @@ describe(`the runtime (${databases[0]})`, () => {
     assert.ok((view.steps[2]!.output as { waitedMs: number }).waitedMs >= 300);
   });
 
+  it('runs only the deployment\'s process of a file with several executable processes', async () => {
+    // regression: bpmn-engine starts every executable process of a file
+    const { workflow, warnings } = await system.catalog.deploy(await fixture('two-processes.bpmn'));
+    assert.equal(workflow.key, 'triage');
+    assert.ok(warnings.some((w) => w.element === 'hunt'), JSON.stringify(warnings));
+    const { execution } = await system.executions.start('triage', {});
+    assert.equal(await settled(system, execution.id), 'completed');
+    const steps = await system.store.getSteps(execution.id);
+    assert.deepEqual(steps.map((s) => s.activityId), ['t_start', 't_task', 't_end']);
+  });
+
   it('deploys the shipped playbooks, and alert-intake runs out of the box', async () => {
     const r = await deployPlaybooks(fileURLToPath(new URL('../playbooks/', import.meta.url)), system.catalog, silentLogger());
     assert.deepEqual(r.failed, []);
