@@ -6,7 +6,6 @@ import type { Logger } from './log.ts';
 import type { CompiledWorkflow, WorkflowCatalog } from './workflows.ts';
 import { taskInput } from './io.ts';
 import {
-  TERMINAL,
   systemClock,
   type Clock,
   type CommandBus,
@@ -57,10 +56,8 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   readonly #hot = new Map<string, Instance>();
   /** jobId -> instance, for the jobs hot executions wait on. */
   readonly #hotJobs = new Map<string, Instance>();
-  /** jobId -> executionId, for executions we own but evicted from memory. */
-  readonly #coldJobs = new Map<string, string>();
-  /** jobId -> connector activity, to inspect cold jobs */
-  readonly #coldActivities = new Map<string, string>();
+  /** jobId -> its execution and connector activity, for executions we own but evicted from memory. */
+  readonly #coldJobs = new Map<string, { executionId: string; activity: string }>();
   readonly #loading = new Map<string, Promise<Instance | null>>();
   #timers: NodeJS.Timeout[] = [];
   #stopping = false;
@@ -141,7 +138,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
    * kept) have their leases renewed. Anything dropped on an error path lapses and is adopted again.
    */
   async #renew(): Promise<void> {
-    const ids = new Set([...this.#hot.keys(), ...this.#coldJobs.values(), ...this.#loading.keys()]);
+    const ids = new Set([...this.#hot.keys(), ...[...this.#coldJobs.values()].map((j) => j.executionId), ...this.#loading.keys()]);
     if (ids.size) await this.store.renewLeases(this.engineId, [...ids], this.leaseUntil());
   }
 
@@ -151,9 +148,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
    */
   async reconcile(): Promise<void> {
     for (const inst of this.#hot.values()) if (!inst.disposed) await inst.reconcile();
-    for (const jobId of [...this.#coldJobs.keys()]) {
-      const activity = this.#coldActivities.get(jobId);
-      if (!activity) continue;
+    for (const [jobId, { activity }] of [...this.#coldJobs]) {
       const outcome = await this.dispatcher.inspect({ jobId, activity }).catch(() => null);
       if (outcome && outcome.status !== 'pending') this.#onOutcome(jobId, outcome);
     }
@@ -166,11 +161,9 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   #onOutcome(jobId: string, outcome: JobOutcome): void {
     const inst = this.#hotJobs.get(jobId);
     if (inst) return inst.deliver(jobId, outcome);
-    const executionId = this.#coldJobs.get(jobId);
-    if (executionId) {
-      // Loading drops this execution's cold job ids once it is back in memory (see #run).
-      void this.#load(executionId);
-    }
+    const cold = this.#coldJobs.get(jobId);
+    // Loading drops this execution's cold job ids once it is back in memory (see #run).
+    if (cold) void this.#load(cold.executionId);
   }
 
   /** Claims an execution and brings it into memory: started fresh, or recovered from its saved state. */
@@ -229,11 +222,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     const seq = record.state ? await this.store.maxStepSeq(executionId) : 0;
     const inst = new Instance(this, record, compiled, seq);
     this.#hot.set(executionId, inst);
-    for (const [jobId, id] of this.#coldJobs) {
-      if (id !== executionId) continue;
-      this.#coldJobs.delete(jobId);
-      this.#coldActivities.delete(jobId);
-    }
+    for (const [jobId, cold] of this.#coldJobs) if (cold.executionId === executionId) this.#coldJobs.delete(jobId);
     try {
       await inst.run();
     } catch (err) {
@@ -254,10 +243,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   evict(inst: Instance, keepJobs: Array<{ jobId: string; activity: string }>): void {
     if (this.#hot.get(inst.id) === inst) this.#hot.delete(inst.id);
     for (const jobId of inst.jobIds()) this.#hotJobs.delete(jobId);
-    for (const { jobId, activity } of keepJobs) {
-      this.#coldJobs.set(jobId, inst.id);
-      this.#coldActivities.set(jobId, activity);
-    }
+    for (const { jobId, activity } of keepJobs) this.#coldJobs.set(jobId, { executionId: inst.id, activity });
   }
   settled(inst: Instance, status: ExecutionStatus): void {
     this.emit('settled', inst.id, status);
@@ -276,7 +262,6 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
 interface PendingTask {
   /** when it was dispatched (or re-found on recovery) */
   since: number;
-  activityId: string;
   activityExecutionId: string;
   request: DispatchRequest;
   callback: (err: Error | null, output?: unknown) => void;
@@ -420,7 +405,6 @@ class Instance {
     };
     this.#pending.set(jobId, {
       since: Date.now(),
-      activityId: activity.id,
       activityExecutionId: message.content.executionId,
       request,
       callback,
@@ -457,7 +441,7 @@ class Instance {
       this.#dirtySteps.set(step.id, step);
     }
     if (outcome.status === 'completed') {
-      task.environmentOutput[task.activityId] = outcome.output;
+      task.environmentOutput[task.request.activityId] = outcome.output;
       task.callback(null, outcome.output);
     } else {
       // bpmn-elements matches `code` against an error boundary event's errorCode
