@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import type { System } from '../engine/system.ts';
-import { databases, eventually, fixture, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
+import { databases, ended, eventually, fixture, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
 import { json, startHttpServer, type Recorded } from './support/http-server.ts';
 import { startRole, type RoleProcess } from './support/processes.ts';
 
@@ -61,10 +61,7 @@ for (const db of databases) {
         const second = startRole(engineEnv);
         children.push(second);
         await second.ready;
-        const done = await eventually('the execution to end', async () => {
-          const e = await system!.store.getExecution(execution.id);
-          return e && (e.status === 'completed' || e.status === 'failed') ? e : undefined;
-        });
+        const done = await ended(system!.store, execution.id);
         assert.equal(done.status, 'completed', JSON.stringify(done.error));
         assert.deepEqual(
           api.requests.map((r) => r.path),
@@ -114,10 +111,7 @@ for (const db of databases) {
         const second = startRole(workerEnv);
         children.push(second);
         await second.ready;
-        const done = await eventually('the execution to end', async () => {
-          const e = await system!.store.getExecution(execution.id);
-          return e && (e.status === 'completed' || e.status === 'failed') ? e : undefined;
-        }).catch(async (err: Error) => {
+        const done = await ended(system!.store, execution.id).catch(async (err: Error) => {
           const steps = await system!.store.getSteps(execution.id);
           throw new Error(`${err.message}\nsteps: ${JSON.stringify(steps.map((s) => [s.activityId, s.status]))}\nrequests: ${JSON.stringify(api.requests.map((r) => r.path))}\nworker: ${second.output.join('')}`);
         });

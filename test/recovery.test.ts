@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { defaultRegistry, defineActivity } from '../activities/index.ts';
 import { BpmnError } from '../engine/errors.ts';
 import type { System } from '../engine/system.ts';
-import { databases, eventually, fixture, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
+import { databases, ended, eventually, fixture, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
 import { json, startHttpServer } from './support/http-server.ts';
 
 const isolate = defineActivity<{ host?: string }>({
@@ -48,10 +48,7 @@ describe(`recovery and error paths (${databases[0]})`, () => {
     // regression: the code was dropped on the way to bpmn-engine, so only catch-all boundaries fired
     await system.catalog.deploy(await fixture('error-boundary.bpmn'));
     const { execution } = await system.executions.start('isolate-host', { host: 'ws-042' });
-    const done = await eventually('the execution to end', async () => {
-      const e = await system.store.getExecution(execution.id);
-      return e && (e.status === 'completed' || e.status === 'failed') ? e : undefined;
-    });
+    const done = await ended(system.store, execution.id);
     assert.equal(done.status, 'completed', JSON.stringify(done.error));
     const steps = await system.store.getSteps(execution.id);
     assert.ok(steps.some((s) => s.activityId === 'escalated' && s.status === 'completed'), JSON.stringify(steps.map((s) => [s.activityId, s.status])));

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../engine/config.ts';
 import { silentLogger, createLogger } from '../../engine/log.ts';
 import { startSystem, type System, type SystemOptions } from '../../engine/system.ts';
+import { TERMINAL, type ExecutionRecord, type Store } from '../../engine/ports.ts';
 
 export type TestDatabase = 'sqlite' | 'postgresql';
 
@@ -109,4 +110,16 @@ export function settled(system: System, executionId: string): Promise<string> {
     };
     system.runtime!.on('settled', on);
   });
+}
+
+/** Resolves with the execution once it has ended (completed, failed or cancelled), read from the store. */
+export function ended(store: Store, executionId: string, timeoutMs?: number): Promise<ExecutionRecord> {
+  return eventually(
+    'the execution to end',
+    async () => {
+      const e = await store.getExecution(executionId);
+      return e && TERMINAL.has(e.status) ? e : undefined;
+    },
+    timeoutMs,
+  );
 }
