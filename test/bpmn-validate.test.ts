@@ -45,11 +45,10 @@ async function engineLoads(xml: string): Promise<void> {
 describe('validateBpmn', () => {
   test('a Camunda 7 playbook binds its external tasks by camunda:topic', async () => {
     const r = await validateBpmn(fixture('camunda7-enrich-alert.bpmn'), opts);
-    // its jsonata condition is refused until expressions are evaluated, rather than taken as true
-    assert.deepEqual(r.problems.map((p) => p.element), ['Flow_malicious']);
-    assert.match(r.problems[0]!.reason, /cannot be evaluated yet/);
+    // its condition `score > 80` is jsonata (language="jsonata"), which the engine evaluates
+    assert.deepEqual(r.problems, []);
     assert.deepEqual(r.warnings, [], 'diagram colours and modeler metadata are not worth a warning');
-    assert.equal(r.ok, false);
+    assert.equal(r.ok, true);
     assert.deepEqual(r.process, {
       id: 'enrich-alert',
       name: 'Enrich alert',
@@ -62,9 +61,8 @@ describe('validateBpmn', () => {
 
   test('a Camunda 8 playbook binds its tasks by zeebe:taskDefinition type', async () => {
     const r = await validateBpmn(fixture('camunda8-contain-host.bpmn'), opts);
-    // its jsonata script task is refused until expressions are evaluated
-    assert.deepEqual(r.problems.map((p) => p.element), ['Score']);
-    assert.match(r.problems[0]!.reason, /cannot run yet/);
+    // its script task `severity * 10` is jsonata (scriptFormat="jsonata"), which the engine evaluates
+    assert.deepEqual(r.problems, []);
     assert.deepEqual(r.warnings, []);
     assert.deepEqual(r.process, {
       id: 'contain-host',
@@ -225,21 +223,28 @@ describe('validateBpmn', () => {
     assert.match(problemOf(r, 'Dmn').reason, /DMN decision/);
   });
 
-  test('a javascript script task is rejected; only jsonata expressions are run', async () => {
+  test('a script task in javascript, groovy or no language is rejected; a jsonata script that compiles is run', async () => {
     const r = await validateBpmn(
       definitions(
         chain([
           '<bpmn:scriptTask id="Js" scriptFormat="javascript"><bpmn:script>next(null, 1)</bpmn:script></bpmn:scriptTask>',
           '<bpmn:scriptTask id="Bare"><bpmn:script>1</bpmn:script></bpmn:scriptTask>',
-          '<bpmn:scriptTask id="Ok" scriptFormat="jsonata"><bpmn:script>$sum([1,2])</bpmn:script></bpmn:scriptTask>',
+          '<bpmn:scriptTask id="Groovy" scriptFormat="groovy"><bpmn:script>1</bpmn:script></bpmn:scriptTask>',
+          '<bpmn:scriptTask id="Ok" scriptFormat="JSONata"><bpmn:script>$sum([1,2])</bpmn:script></bpmn:scriptTask>',
+          '<bpmn:scriptTask id="Broken" scriptFormat="jsonata"><bpmn:script>$sum([1,2)</bpmn:script></bpmn:scriptTask>',
         ]),
       ),
       opts,
     );
     assert.equal(problemOf(r, 'Js').reason, 'script task Js is written in javascript; only jsonata expressions are run');
     assert.match(problemOf(r, 'Bare').reason, /has no scriptFormat/);
-    // a jsonata script is refused too, for now: this engine version does not evaluate expressions
-    assert.match(problemOf(r, 'Ok').reason, /cannot run yet/);
+    assert.match(problemOf(r, 'Groovy').reason, /script task Groovy is written in groovy/);
+    assert.match(problemOf(r, 'Broken').reason, /^script task Broken is not valid: jsonata syntax error at position \d+/);
+    // a jsonata script (scriptFormat in any case) that compiles is run
+    assert.deepEqual(
+      r.problems.map((p) => p.element),
+      ['Js', 'Bare', 'Groovy', 'Broken'],
+    );
   });
 
   test('a condition in a language other than jsonata is rejected', async () => {
@@ -252,6 +257,35 @@ describe('validateBpmn', () => {
     );
     const r = await validateBpmn(xml, opts);
     assert.match(problemOf(r, 'f1').reason, /written in javascript; only jsonata expressions are run/);
+  });
+
+  test('conditions in jsonata, in simple ${} or = comparisons, deploy; other forms are rejected naming the flow', async () => {
+    const flows: Record<string, string> = {
+      jsonata: '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression" language="jsonata">severity in [\'high\', \'critical\'] and event.type = \'phishing\'</bpmn:conditionExpression>',
+      bare: '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">score &gt; 80</bpmn:conditionExpression>',
+      juel: '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${alert.severity == \'high\' &amp;&amp; !closed}</bpmn:conditionExpression>',
+      feel: '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">=alert.severity = "high" and not(closed)</bpmn:conditionExpression>',
+      method: '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${execution.getVariable(\'x\') == 1}</bpmn:conditionExpression>',
+      broken: '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">severity = </bpmn:conditionExpression>',
+      groovy: '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression" language="groovy">x == 1</bpmn:conditionExpression>',
+    };
+    const ids = Object.keys(flows);
+    const xml = definitions(
+      `<bpmn:process id="P" isExecutable="true">
+  <bpmn:startEvent id="start"/><bpmn:exclusiveGateway id="g"/><bpmn:endEvent id="end"/>
+  <bpmn:sequenceFlow id="in" sourceRef="start" targetRef="g"/>
+  ${ids.map((id) => `<bpmn:sequenceFlow id="${id}" sourceRef="g" targetRef="end">${flows[id]}</bpmn:sequenceFlow>`).join('\n  ')}
+</bpmn:process>`,
+      'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"',
+    );
+    const r = await validateBpmn(xml, opts);
+    assert.deepEqual(
+      r.problems.map((p) => p.element),
+      ['method', 'broken', 'groovy'],
+    );
+    assert.match(problemOf(r, 'method').reason, /a method or function call: execution\.getVariable\(\.\.\.\).*write the condition in jsonata instead/);
+    assert.match(problemOf(r, 'broken').reason, /^the condition of broken is not valid: jsonata syntax error at position \d+/);
+    assert.match(problemOf(r, 'groovy').reason, /^the condition of groovy is written in groovy; only jsonata expressions are run$/);
   });
 
   test('element types bpmn-engine cannot load are problems', async () => {
