@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { Engine } from 'bpmn-engine';
 import { expressionProblem } from '../engine/bpmn/expressions.ts';
+import { moddleOptions } from '../engine/bpmn/moddle.ts';
 import { conditionToJsonata } from '../engine/expr/condition.ts';
 import { ExpressionError } from '../engine/expr/errors.ts';
 import { DEFAULT_MAX_DEPTH, DEFAULT_TIMEOUT_MS, compileExpression, evaluate } from '../engine/expr/jsonata.ts';
+import { mappingSites, resultVariableOf, scriptOf, taskInput, taskOutput } from '../engine/io.ts';
 
 const alert = {
   severity: 'high',
@@ -309,5 +312,175 @@ describe('deploy-time expression checks', () => {
     assert.equal(value('collection', 'camunda', '${alert.iocs}'), undefined);
     assert.equal(value('collection', 'zeebe', '=alert.iocs'), undefined);
     assert.match(value('collection', 'zeebe', 'alert.iocs') ?? '', /^the collection of Lookup is not an expression: start it with "="/);
+  });
+});
+
+/** bpmn-engine's `activity.behaviour` of each task, parsed as the runtime parses it. */
+async function behaviours(tasks: string): Promise<(id: string) => object> {
+  const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="Defs">
+<bpmn:process id="P" isExecutable="true">${tasks}</bpmn:process>
+</bpmn:definitions>`;
+  const engine = new Engine({ source: xml, moddleOptions } as ConstructorParameters<typeof Engine>[0]);
+  const [definition] = await engine.getDefinitions();
+  assert.ok(definition);
+  return (id) => {
+    const activity = definition.getActivityById(id) as unknown as { behaviour: object } | null;
+    assert.ok(activity, id);
+    return activity.behaviour;
+  };
+}
+
+describe('input and output mappings', () => {
+  const variables = {
+    alert: { id: 'A-42', severity: 'high', source: { ip: '203.0.113.7' }, iocs: alert.iocs, tags: ['vip'] },
+    count: 3,
+  };
+
+  test('Camunda 7 input parameters: literals, ${} paths and comparisons, text with ${}, map, list, jsonata script', async () => {
+    const task = await behaviours(`
+<bpmn:serviceTask id="Lookup" camunda:type="external" camunda:topic="core.http"><bpmn:extensionElements><camunda:inputOutput>
+  <camunda:inputParameter name="url">https://intel.example/ip</camunda:inputParameter>
+  <camunda:inputParameter name="ip">\${alert.source.ip}</camunda:inputParameter>
+  <camunda:inputParameter name="whole">\${alert.source}</camunda:inputParameter>
+  <camunda:inputParameter name="urgent">\${alert.severity == 'high' &amp;&amp; count &gt; 2}</camunda:inputParameter>
+  <camunda:inputParameter name="missing">\${alert.nothing}</camunda:inputParameter>
+  <camunda:inputParameter name="title">Alert \${alert.id} is \${alert.severity} (\${count} hits)</camunda:inputParameter>
+  <camunda:inputParameter name="price">$5 and {braces}</camunda:inputParameter>
+  <camunda:inputParameter name="headers"><camunda:map>
+    <camunda:entry key="X-Alert">\${alert.id}</camunda:entry>
+    <camunda:entry key="X-Tags"><camunda:list><camunda:value>fixed</camunda:value><camunda:value>\${count}</camunda:value><camunda:map><camunda:entry key="nested">\${alert.severity}</camunda:entry></camunda:map></camunda:list></camunda:entry>
+  </camunda:map></camunda:inputParameter>
+  <camunda:inputParameter name="ips"><camunda:script scriptFormat="jsonata">alert.iocs[type = 'ip'].value</camunda:script></camunda:inputParameter>
+</camunda:inputOutput></bpmn:extensionElements></bpmn:serviceTask>
+<bpmn:serviceTask id="Bare" camunda:type="external" camunda:topic="core.noop"/>`);
+    assert.deepEqual(await taskInput(task('Lookup'), variables), {
+      url: 'https://intel.example/ip',
+      ip: '203.0.113.7',
+      whole: { ip: '203.0.113.7' },
+      urgent: true,
+      missing: null,
+      title: 'Alert A-42 is high (3 hits)',
+      price: '$5 and {braces}',
+      headers: { 'X-Alert': 'A-42', 'X-Tags': ['fixed', 3, { nested: 'high' }] },
+      ips: ['203.0.113.7', '198.51.100.2'],
+    });
+    assert.deepEqual(await taskInput(task('Bare'), variables), {});
+  });
+
+  test('Camunda 8 ioMapping: = expressions (FEEL comparisons or jsonata), literals, dotted targets', async () => {
+    const task = await behaviours(`
+<bpmn:serviceTask id="Isolate"><bpmn:extensionElements><zeebe:taskDefinition type="core.http"/><zeebe:ioMapping>
+  <zeebe:input source="=alert.source.ip" target="body.host"/>
+  <zeebe:input source="isolate" target="body.action"/>
+  <zeebe:input source="=alert.severity = &quot;high&quot; and count &gt; 2" target="urgent"/>
+  <zeebe:input source="=alert.iocs[type = 'domain'].value" target="body.domains"/>
+  <zeebe:input source="=&quot;alert &quot; &amp; alert.id" target="subject"/>
+  <zeebe:input source="=5" target="retries"/>
+</zeebe:ioMapping></bpmn:extensionElements></bpmn:serviceTask>`);
+    assert.deepEqual(await taskInput(task('Isolate'), variables), {
+      body: { host: '203.0.113.7', action: 'isolate', domains: 'examp1e.com' },
+      urgent: true,
+      subject: 'alert A-42',
+      retries: 5,
+    });
+  });
+
+  test('outputs: evaluated over the variables and the output, $output bound, null when there is no output mapping', async () => {
+    const task = await behaviours(`
+<bpmn:serviceTask id="C7" camunda:type="external" camunda:topic="core.http" camunda:resultVariable="lookup"><bpmn:extensionElements><camunda:inputOutput>
+  <camunda:outputParameter name="score">\${reputation.score}</camunda:outputParameter>
+  <camunda:outputParameter name="malicious"><camunda:script scriptFormat="jsonata">$output.reputation.score &gt; 80 and alert.severity = 'high'</camunda:script></camunda:outputParameter>
+  <camunda:outputParameter name="verdictOf">\${alert.id}</camunda:outputParameter>
+</camunda:inputOutput></bpmn:extensionElements></bpmn:serviceTask>
+<bpmn:serviceTask id="C8"><bpmn:extensionElements><zeebe:taskDefinition type="core.http"/><zeebe:ioMapping>
+  <zeebe:output source="=reputation.score" target="alert.score"/>
+  <zeebe:output source="=$output.reputation.engines[0]" target="alert.enrichment.firstEngine"/>
+  <zeebe:output source="done" target="status"/>
+</zeebe:ioMapping></bpmn:extensionElements></bpmn:serviceTask>
+<bpmn:serviceTask id="None" camunda:type="external" camunda:topic="core.http"><bpmn:extensionElements><camunda:inputOutput>
+  <camunda:inputParameter name="x">1</camunda:inputParameter>
+</camunda:inputOutput></bpmn:extensionElements></bpmn:serviceTask>`);
+    const output = { reputation: { score: 91, engines: ['vt', 'misp'] } };
+    assert.deepEqual(await taskOutput(task('C7'), output, variables), { score: 91, malicious: true, verdictOf: 'A-42' });
+    const set = await taskOutput(task('C8'), output, variables);
+    assert.deepEqual(set, {
+      alert: { ...variables.alert, score: 91, enrichment: { firstEngine: 'vt' } },
+      status: 'done',
+    });
+    assert.equal((variables.alert as Record<string, unknown>).score, undefined, 'the variables themselves are not changed');
+    assert.equal(await taskOutput(task('None'), output, variables), null);
+    // an output that is not an object is only $output
+    assert.deepEqual(await taskOutput(task('C7'), 'text', variables), { score: null, malicious: false, verdictOf: 'A-42' });
+  });
+
+  test('result variables and scripts, Camunda 7 and 8', async () => {
+    const task = await behaviours(`
+<bpmn:serviceTask id="C7" camunda:type="external" camunda:topic="core.http" camunda:resultVariable="lookup"/>
+<bpmn:serviceTask id="Connector"><bpmn:extensionElements><zeebe:taskDefinition type="core.http"/><zeebe:taskHeaders><zeebe:header key="resultVariable" value="reputation"/></zeebe:taskHeaders></bpmn:extensionElements></bpmn:serviceTask>
+<bpmn:serviceTask id="Plain" camunda:type="external" camunda:topic="core.http"/>
+<bpmn:scriptTask id="Score" scriptFormat="JSONata" camunda:resultVariable="score"><bpmn:script>severity = 'high' ? 90 : 10</bpmn:script></bpmn:scriptTask>
+<bpmn:scriptTask id="Unnamed" scriptFormat="jsonata"><bpmn:script>$count(iocs)</bpmn:script></bpmn:scriptTask>
+<bpmn:scriptTask id="Zeebe"><bpmn:extensionElements><zeebe:script expression="=count &gt; 2" resultVariable="many"/></bpmn:extensionElements></bpmn:scriptTask>
+<bpmn:scriptTask id="ZeebeJsonata"><bpmn:extensionElements><zeebe:script expression="=$sum(iocs.(type = 'ip' ? 1 : 0))" resultVariable="ips"/></bpmn:extensionElements></bpmn:scriptTask>
+<bpmn:scriptTask id="Groovy" scriptFormat="groovy"><bpmn:script>1</bpmn:script></bpmn:scriptTask>`);
+    assert.equal(resultVariableOf(task('C7')), 'lookup');
+    assert.equal(resultVariableOf(task('Connector')), 'reputation');
+    assert.equal(resultVariableOf(task('Plain')), undefined);
+    assert.deepEqual(scriptOf(task('Score')), { expression: "severity = 'high' ? 90 : 10", resultVariable: 'score' });
+    assert.deepEqual(scriptOf(task('Unnamed')), { expression: '$count(iocs)' });
+    assert.deepEqual(scriptOf(task('Zeebe')), { expression: 'count > 2', resultVariable: 'many' });
+    assert.equal(scriptOf(task('Groovy')), undefined);
+    const zeebe = scriptOf(task('ZeebeJsonata'));
+    assert.deepEqual(zeebe, { expression: "$sum(iocs.(type = 'ip' ? 1 : 0))", resultVariable: 'ips' });
+    assert.equal(await evaluate(zeebe.expression, alert), 2);
+    assert.equal(await evaluate(scriptOf(task('Score'))!.expression, alert), 90);
+  });
+
+  test('a mapping that cannot be evaluated rejects with the reason; a runaway mapping is bounded', async () => {
+    const task = await behaviours(`
+<bpmn:serviceTask id="Juel" camunda:type="external" camunda:topic="core.http"><bpmn:extensionElements><camunda:inputOutput>
+  <camunda:inputParameter name="x">\${execution.getVariable('alert')}</camunda:inputParameter>
+</camunda:inputOutput></bpmn:extensionElements></bpmn:serviceTask>
+<bpmn:serviceTask id="Groovy" camunda:type="external" camunda:topic="core.http"><bpmn:extensionElements><camunda:inputOutput>
+  <camunda:inputParameter name="x"><camunda:script scriptFormat="groovy">alert</camunda:script></camunda:inputParameter>
+</camunda:inputOutput></bpmn:extensionElements></bpmn:serviceTask>
+<bpmn:serviceTask id="Loop"><bpmn:extensionElements><zeebe:taskDefinition type="core.http"/><zeebe:ioMapping>
+  <zeebe:input source="=( $f := function($n) { $f($n + 1) }; $f(0) )" target="x"/>
+</zeebe:ioMapping></bpmn:extensionElements></bpmn:serviceTask>`);
+    const juel = await rejectsWith(taskInput(task('Juel'), variables), 'EXPRESSION_SYNTAX');
+    assert.match(juel.message, /a method or function call: execution\.getVariable/);
+    await rejectsWith(taskInput(task('Groovy'), variables), 'EXPRESSION_SYNTAX');
+    await rejectsWith(taskInput(task('Loop'), variables, { timeoutMs: 100 }), 'EXPRESSION_TIMEOUT');
+  });
+
+  test('a mapping target never reaches a prototype', async () => {
+    const task = await behaviours(`
+<bpmn:serviceTask id="Evil"><bpmn:extensionElements><zeebe:taskDefinition type="core.http"/><zeebe:ioMapping>
+  <zeebe:input source="yes" target="__proto__.polluted"/>
+  <zeebe:input source="yes" target="constructor.prototype.polluted"/>
+</zeebe:ioMapping></bpmn:extensionElements></bpmn:serviceTask>`);
+    const input = await taskInput(task('Evil'), variables);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(Object.getPrototypeOf(input), Object.prototype);
+    assert.deepEqual(Object.keys(input), ['__proto__', 'constructor']);
+    assert.equal((Object.getOwnPropertyDescriptor(input, '__proto__')?.value as Record<string, unknown>).polluted, 'yes');
+  });
+
+  test('mappingSites lets deploy-time validation refuse what taskInput would fail on', async () => {
+    const task = await behaviours(`
+<bpmn:serviceTask id="Lookup" camunda:type="external" camunda:topic="core.http"><bpmn:extensionElements><camunda:inputOutput>
+  <camunda:inputParameter name="url">https://intel.example/ip</camunda:inputParameter>
+  <camunda:inputParameter name="headers"><camunda:map><camunda:entry key="X-Id">\${alert.id()}</camunda:entry></camunda:map></camunda:inputParameter>
+  <camunda:inputParameter name="script"><camunda:script scriptFormat="groovy">x</camunda:script></camunda:inputParameter>
+  <camunda:outputParameter name="score">\${reputation.score}</camunda:outputParameter>
+</camunda:inputOutput><zeebe:ioMapping><zeebe:input source="=iocs[" target="iocs"/></zeebe:ioMapping></bpmn:extensionElements></bpmn:serviceTask>`);
+    const problems = mappingSites(task('Lookup'), 'Lookup')
+      .map(expressionProblem)
+      .filter((p) => p !== undefined);
+    assert.equal(problems.length, 3, JSON.stringify(problems));
+    assert.match(problems[0]!, /^the input headers\.X-Id of Lookup uses \$\{alert\.id\(\)\}, with a method or function call/);
+    assert.match(problems[1]!, /^the input script of Lookup is a script in groovy/);
+    assert.match(problems[2]!, /^the input iocs of Lookup is not valid: jsonata syntax error/);
   });
 });
