@@ -6,6 +6,7 @@ import { moddleOptions } from '../engine/bpmn/moddle.ts';
 import { conditionToJsonata } from '../engine/expr/condition.ts';
 import { ExpressionError } from '../engine/expr/errors.ts';
 import { DEFAULT_MAX_DEPTH, DEFAULT_TIMEOUT_MS, compileExpression, evaluate } from '../engine/expr/jsonata.ts';
+import { renderTemplate } from '../engine/expr/template.ts';
 import { mappingSites, resultVariableOf, scriptOf, taskInput, taskOutput } from '../engine/io.ts';
 
 const alert = {
@@ -482,5 +483,71 @@ describe('input and output mappings', () => {
     assert.match(problems[0]!, /^the input headers\.X-Id of Lookup uses \$\{alert\.id\(\)\}, with a method or function call/);
     assert.match(problems[1]!, /^the input script of Lookup is a script in groovy/);
     assert.match(problems[2]!, /^the input iocs of Lookup is not valid: jsonata syntax error/);
+  });
+});
+
+describe('message templates', () => {
+  const variables = {
+    alert: { id: 'A-42', severity: 'high', title: 'Invoice <urgent> & overdue', owner: null, iocs: ['203.0.113.7', 'examp1e.com'] },
+    enrich: { score: 91 },
+  };
+
+  test('render variables into a Slack message, unescaped by default, HTML-escaped on request', () => {
+    const text = '{{upper alert.severity}} alert {{alert.id}}: {{alert.title}} (score {{enrich.score}}, owner {{default alert.owner "unassigned"}})';
+    assert.equal(renderTemplate(text, variables), 'HIGH alert A-42: Invoice <urgent> & overdue (score 91, owner unassigned)');
+    assert.equal(renderTemplate('{{alert.title}}', variables, { escape: true }), 'Invoice &lt;urgent&gt; &amp; overdue');
+    assert.equal(renderTemplate('{{{alert.title}}}', variables, { escape: true }), 'Invoice <urgent> & overdue');
+  });
+
+  test('helpers: json, upper, lower, default, eq, join; block helpers', () => {
+    assert.equal(renderTemplate('{{json alert.iocs}}', variables), '["203.0.113.7","examp1e.com"]');
+    assert.equal(renderTemplate('{{json enrich 2}}', variables), '{\n  "score": 91\n}');
+    assert.equal(renderTemplate('{{lower "PHISHING"}}', variables), 'phishing');
+    assert.equal(renderTemplate('{{join alert.iocs}} | {{join alert.iocs " / "}}', variables), '203.0.113.7, examp1e.com | 203.0.113.7 / examp1e.com');
+    assert.equal(renderTemplate('{{#if (eq alert.severity "high")}}page the on-call{{else}}ticket{{/if}}', variables), 'page the on-call');
+    assert.equal(renderTemplate('{{#each alert.iocs}}- {{this}}\n{{/each}}', variables), '- 203.0.113.7\n- examp1e.com\n');
+    assert.equal(renderTemplate('[{{alert.missing.deeper}}]', variables), '[]');
+  });
+
+  test('numbers next to each other are written side by side, not added', () => {
+    // a regression test: Handlebars joins output with +, so 9 and 1 rendered "10"
+    const numbers = { a: 9, b: 1, list: [1, 2] };
+    assert.equal(renderTemplate('{{a}}{{b}}', numbers), '91');
+    assert.equal(renderTemplate('{{{a}}}{{{b}}} points', numbers, { escape: true }), '91 points');
+    assert.equal(renderTemplate('{{a}}{{b}}{{#each list}}{{this}}{{this}}{{/each}}', numbers), '911122');
+    assert.equal(renderTemplate('{{a}}', numbers), '9');
+    assert.equal(typeof renderTemplate('{{a}}', numbers), 'string');
+  });
+
+  test('no access to prototypes: constructor, __proto__ and friends render nothing', () => {
+    assert.equal(renderTemplate('{{alert.id.length}} {{alert.iocs.length}}', variables), '4 2', 'own properties still render');
+    for (const t of [
+      '{{constructor.constructor}}',
+      '{{__proto__}}',
+      '{{alert.constructor}}',
+      '{{alert.__proto__.constructor}}',
+      '{{#with alert}}{{constructor.name}}{{/with}}',
+      '{{lookup alert "constructor"}}',
+      '{{lookup (lookup alert "constructor") "constructor"}}',
+      '{{toString}}{{valueOf}}{{hasOwnProperty}}',
+    ]) {
+      assert.equal(renderTemplate(t, variables), '', t);
+    }
+  });
+
+  test('template errors: syntax, unknown helpers, partials and log are TEMPLATE_SYNTAX', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['{{#if alert}}unclosed', /Parse error on line 1/],
+      ['{{shell "rm -rf /"}}', /unknown helper shell/],
+      ['{{> header}}', /partials .* are not supported/],
+      ['{{log alert}}', /unknown helper log/],
+    ];
+    for (const [t, message] of cases) {
+      assert.throws(
+        () => renderTemplate(t, variables),
+        (err: unknown) => err instanceof ExpressionError && err.code === 'TEMPLATE_SYNTAX' && message.test(err.message),
+        t,
+      );
+    }
   });
 });
