@@ -33,6 +33,8 @@ const schema = z.object({
   JOB_ATTEMPTS: ms.default(3),
   HTTP_BODY_LIMIT: z.string().default('1mb'),
   EXECUTE_WAIT_MS: ms.default(30_000),
+  EXPRESSION_TIMEOUT_MS: ms.default(1_000),
+  EXPRESSION_MAX_DEPTH: ms.default(500),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { notFound } from './errors.ts';
 import type { WorkflowCatalog } from './workflows.ts';
-import type { CommandBus, ExecutionRecord, ExecutionStatus, Page, StepRecord, Store, WorkflowRecord } from './ports.ts';
+import type { CommandBus, ExecutionRecord, ExecutionStatus, Page, StepRecord, Store, TaskRecord, Trigger, WaitRecord, WorkflowRecord } from './ports.ts';
 import { TERMINAL } from './ports.ts';
 
 /** The engine of this process, when it has one: it starts what this process creates. */
@@ -16,6 +16,9 @@ export interface ExecutionView extends ExecutionRecord {
   workflow: Pick<WorkflowRecord, 'id' | 'key' | 'version' | 'name'>;
   steps: StepRecord[];
   progress: number;
+  /** What it waits for from outside: open user tasks, messages, signals, timers. */
+  waits: WaitRecord[];
+  tasks: TaskRecord[];
 }
 
 /**
@@ -39,7 +42,7 @@ export class Executions {
    * Creates an execution of a workflow (id, or process key for its latest version) and starts it.
    * `priority` orders its jobs in the queues: 1 runs soonest; 3 is normal.
    */
-  async start(workflowIdOrKey: string, input: Record<string, unknown>, priority = 3): Promise<{ execution: ExecutionRecord; workflow: WorkflowRecord }> {
+  async start(workflowIdOrKey: string, input: Record<string, unknown>, priority = 3, trigger?: Trigger): Promise<{ execution: ExecutionRecord; workflow: WorkflowRecord }> {
     const workflow = await this.#catalog.resolve(workflowIdOrKey);
     const local = this.#local?.accepting() ? this.#local : null;
     const execution = await this.#store.createExecution({
@@ -47,6 +50,7 @@ export class Executions {
       workflowId: workflow.id,
       input,
       priority,
+      ...(trigger ? { trigger } : {}),
       ...(local ? { owner: local.engineId, leaseUntil: local.leaseUntil() } : {}),
     });
     // INVARIANT: the row is committed before the engine is told. A start that is lost (a crash, a
@@ -59,12 +63,19 @@ export class Executions {
   async get(id: string): Promise<ExecutionView> {
     const execution = await this.#store.getExecution(id);
     if (!execution) throw notFound('execution', id);
-    const [steps, workflow] = await Promise.all([this.#store.getSteps(id), this.#store.getWorkflow(execution.workflowId)]);
+    const [steps, workflow, waits, tasks] = await Promise.all([
+      this.#store.getSteps(id),
+      this.#store.getWorkflow(execution.workflowId),
+      this.#store.getWaits(id),
+      this.#store.listTasks({ executionId: id, status: 'open', limit: 100, offset: 0 }),
+    ]);
     const compiled = await this.#catalog.compiled(execution.workflowId).catch(() => null);
     return {
       ...execution,
       workflow: { id: execution.workflowId, key: workflow?.key ?? '', version: workflow?.version ?? 0, name: workflow?.name ?? '' },
       steps,
+      waits,
+      tasks: tasks.items,
       progress: progressOf(execution.status, steps, compiled?.nodeCount ?? 0),
     };
   }

@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Engine } from 'bpmn-engine';
 import type { Logger } from './log.ts';
 import type { CompiledWorkflow, WorkflowCatalog } from './workflows.ts';
-import { taskInput } from './io.ts';
+import { resultVariableOf, taskInput, taskOutput } from './io.ts';
+import { createScripts, pathExpressions, variablesOf, type ExpressionLimits } from './bpmn/scripting.ts';
+import type { CatchPoint } from './bpmn/describe.ts';
 import {
   systemClock,
   type Clock,
@@ -15,9 +17,13 @@ import {
   type ExecutionError,
   type ExecutionRecord,
   type ExecutionStatus,
+  type InboxItem,
   type JobOutcome,
   type StepRecord,
   type Store,
+  type TaskRecord,
+  type Trigger,
+  type WaitRecord,
 } from './ports.ts';
 
 export interface RuntimeOptions {
@@ -36,6 +42,8 @@ export interface RuntimeOptions {
   hotIdleMs: number;
   /** A pending execution is left to its start command for this long before the sweep starts it. */
   startGraceMs: number;
+  /** Bounds on every jsonata expression a playbook runs. */
+  expressionLimits: ExpressionLimits;
 }
 
 /** Events a process can observe about the executions it advances (hints; the database is the truth). */
@@ -87,6 +95,7 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
     this.#o.dispatcher.onOutcome((jobId, outcome) => this.#onOutcome(jobId, outcome));
     // Listen before anything is dispatched: an outcome that comes earlier is only found by inspect.
     await this.#o.dispatcher.ready();
+    await this.#o.commands.onBroadcast((cmd) => this.#onBroadcast(cmd));
     await this.#o.commands.consume((cmd) => this.#onCommand(cmd));
     const every = (ms: number, fn: () => Promise<unknown>) => {
       let busy = false;
@@ -147,6 +156,12 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
    * or trimmed outcome event delays an execution by one sweep interval, never forever.
    */
   async reconcile(): Promise<void> {
+    // Deliveries and due timers of executions held here, whose wake never arrived.
+    for (const id of await this.store.findWoken(this.engineId, this.#clock.now())) {
+      const hot = this.#hot.get(id);
+      if (hot && !hot.disposed) await hot.wake();
+      else await this.#load(id).then((inst) => inst?.wake());
+    }
     for (const inst of this.#hot.values()) if (!inst.disposed) await inst.reconcile();
     for (const [jobId, { activity }] of [...this.#coldJobs]) {
       const outcome = await this.dispatcher.inspect({ jobId, activity }).catch(() => null);
@@ -156,6 +171,87 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
 
   async #onCommand(cmd: EngineCommand): Promise<void> {
     if (cmd.type === 'start') await this.#load(cmd.executionId);
+    else if (cmd.type === 'wake') await this.wake(cmd.executionId);
+  }
+
+  /**
+   * An execution has work (inbox items, a due timer): here if this process holds it or can claim
+   * it; otherwise its owner is told, since only the owner may advance it.
+   */
+  async wake(executionId: string): Promise<void> {
+    const inst = await this.#load(executionId);
+    if (inst) return inst.wake();
+    await this.#o.commands.broadcast({ type: 'wake', executionId, reason: 'owner' }).catch(() => {});
+  }
+
+  #onBroadcast(cmd: EngineCommand): void {
+    if (cmd.type !== 'wake') return;
+    const hot = this.#hot.get(cmd.executionId);
+    if (hot && !hot.disposed) return void hot.wake();
+    const ownedCold = [...this.#coldJobs.values()].some((j) => j.executionId === cmd.executionId);
+    if (ownedCold) void this.#load(cmd.executionId).then((inst) => inst?.wake());
+  }
+
+  /** Tells the engines that an execution has work; the sweep finds it anyway if this is lost. */
+  nudge(executionId: string, reason: string, at?: Date, dedupeId?: string): void {
+    this.#o.commands
+      .send({ type: 'wake', executionId, reason }, { ...(at ? { at } : {}), ...(dedupeId ? { dedupeId } : {}) })
+      .catch((err: Error) => this.logger.warn('could not send a wake command; the sweep will find the execution', { executionId, err: err.message }));
+  }
+
+  /**
+   * Creates and starts the execution a call activity calls. Its id is derived from the calling
+   * step, so a parent that calls again after a crash finds the child it already started.
+   */
+  async startChild(parentId: string, parentStep: string, key: string, version: number | undefined, input: Record<string, unknown>, priority: number): Promise<void> {
+    const id = uuidFrom(parentStep);
+    if (await this.store.getExecution(id)) return;
+    const wf = await this.#o.workflows.called(key, version);
+    let record: ExecutionRecord;
+    try {
+      record = await this.store.createExecution({
+        id,
+        workflowId: wf.id,
+        input,
+        priority,
+        owner: this.engineId,
+        leaseUntil: this.leaseUntil(),
+        parentId,
+        parentStep,
+        trigger: { kind: 'call', parentId, parentStep },
+      });
+    } catch (err) {
+      if (await this.store.getExecution(id)) return; // created concurrently
+      throw err;
+    }
+    this.startOwned(record);
+  }
+
+  /**
+   * Starts every playbook whose signal start event has this name (a signal thrown by a playbook).
+   * Not atomic with the commit that threw it: a crash between the two loses these starts.
+   */
+  async startOnSignal(name: string, payload: Record<string, unknown>): Promise<void> {
+    try {
+      for (const wf of await this.#o.workflows.startingOn('signal', name)) {
+        const record = await this.store.createExecution({
+          id: randomUUID(),
+          workflowId: wf.id,
+          input: payload,
+          priority: 3,
+          owner: this.engineId,
+          leaseUntil: this.leaseUntil(),
+          trigger: { kind: 'signal', name },
+        });
+        this.startOwned(record);
+      }
+    } catch (err) {
+      this.logger.error('could not start the playbooks of a signal', { signal: name, err: (err as Error).message });
+    }
+  }
+
+  get expressionLimits(): ExpressionLimits {
+    return this.#o.expressionLimits;
   }
 
   #onOutcome(jobId: string, outcome: JobOutcome): void {
@@ -265,7 +361,12 @@ interface PendingTask {
   activityExecutionId: string;
   request: DispatchRequest;
   callback: (err: Error | null, output?: unknown) => void;
-  environmentOutput: Record<string, unknown>;
+  behaviour: Record<string, unknown>;
+  /** an iteration of a multi-instance task: the collected outputs are stored at its end */
+  iteration: boolean;
+  /** bpmn-engine's activity and the message it executes: an error can be raised from them */
+  activity: BpmnActivity;
+  content: Record<string, unknown>;
 }
 
 type BpmnApi = {
@@ -273,8 +374,29 @@ type BpmnApi = {
   type: string;
   name?: string;
   executionId: string;
-  content: { output?: unknown; error?: { message?: string; code?: string; source?: unknown } };
+  content: {
+    output?: unknown;
+    error?: { message?: string; code?: string; source?: unknown };
+    expireAt?: string | Date;
+    isRootScope?: boolean;
+    isMultiInstance?: boolean;
+    parent?: { executionId?: string };
+  };
 };
+
+/** What bpmn-engine's getPostponed() lists: activations that wait, with their own API. */
+type PostponedApi = {
+  id: string;
+  type: string;
+  executionId: string;
+  signal(message?: unknown): void;
+  cancel(message?: unknown): void;
+  discard(): void;
+  fail(error: unknown): void;
+  getPostponed?(): PostponedApi[];
+};
+
+type Ended = { status: 'completed' | 'failed'; result?: unknown; error?: ExecutionError };
 
 /** One execution in memory: its bpmn-engine instance and what has not been committed yet. */
 class Instance {
@@ -287,12 +409,35 @@ class Instance {
   #revision: number;
   #seq: number;
   #recovering = false;
+  /** Async work the engine waits on inside this process (expressions, mappings, inbox reads). */
+  #busy = 0;
   readonly #pending = new Map<string, PendingTask>();
   readonly #toDispatch: DispatchRequest[] = [];
   readonly #toInspect: string[] = [];
   readonly #dirtySteps = new Map<string, StepRecord>();
   readonly #steps = new Map<string, StepRecord>();
-  #ended: { status: 'completed' | 'failed'; result?: unknown; error?: ExecutionError } | null = null;
+  /** activation -> its user task */
+  readonly #tasks = new Map<string, TaskRecord>();
+  readonly #dirtyTasks = new Map<string, TaskRecord>();
+  /** wait id -> the wait and the activation that holds it */
+  readonly #waits = new Map<string, { wait: WaitRecord; activation: string }>();
+  readonly #newWaits = new Map<string, WaitRecord>();
+  readonly #droppedWaits = new Set<string>();
+  /** inbox items applied and not committed yet; and all seen by this instance */
+  #consumed: string[] = [];
+  readonly #seen = new Set<string>();
+  /** activation -> what an answer (task form, message payload, called result) stores as its output */
+  readonly #answers = new Map<string, unknown>();
+  /** signals thrown here, for other executions and signal start events, sent with the next commit */
+  #thrown: Array<{ name: string; payload: Record<string, unknown> }> = [];
+  /** call activities to start once the commit that records them is written */
+  #calls: Array<{ activityId: string; activation: string; stepId: string; key: string; version?: number }> = [];
+  /**
+   * INVARIANT: the execution's variables are this ONE object: the input to begin with, then each
+   * task's output under its id (or result variable). Every expression reads it; every commit saves it.
+   */
+  readonly #vars: Record<string, unknown>;
+  #ended: Ended | null = null;
   #flushScheduled = false;
   #flushing: Promise<void> | null = null;
   #again = false;
@@ -306,6 +451,7 @@ class Instance {
     this.#revision = record.revision;
     this.#compiled = compiled;
     this.#seq = seq;
+    this.#vars = record.variables ?? { ...record.input };
   }
 
   jobIds(): string[] {
@@ -332,14 +478,45 @@ class Instance {
     }
   }
 
+  /** Counts async work the engine waits on: while any runs, the execution is not given up. */
+  #track = (p: Promise<unknown>): void => {
+    this.#busy++;
+    p.finally(() => {
+      this.#busy--;
+      this.#scheduleFlush();
+    }).catch(() => {});
+  };
+
   async run(): Promise<void> {
     const compiled = this.#compiled!;
     const listener = new EventEmitter();
     listener.on('activity.start', (api: BpmnApi) => this.#onActivity(api, 'running'));
-    listener.on('activity.wait', (api: BpmnApi) => this.#onActivity(api, 'waiting'));
-    listener.on('activity.end', (api: BpmnApi) => this.#onActivity(api, 'completed'));
-    listener.on('activity.discard', (api: BpmnApi) => this.#onActivity(api, 'cancelled'));
-    listener.on('activity.error', (api: BpmnApi) => this.#onActivity(api, 'failed'));
+    listener.on('activity.wait', (api: BpmnApi) => {
+      this.#onActivity(api, 'waiting');
+      this.#onWait(api);
+    });
+    listener.on('activity.timer', (api: BpmnApi) => this.#onTimer(api));
+    listener.on('activity.call', (api: BpmnApi) => this.#onCall(api));
+    listener.on('activity.signal', (api: BpmnApi) => this.#onSignalThrown(api));
+    listener.on('activity.end', (api: BpmnApi) => {
+      this.#storeOutput(api);
+      this.#onActivity(api, 'completed');
+      this.#close(api, 'completed');
+    });
+    listener.on('activity.discard', (api: BpmnApi) => {
+      this.#onActivity(api, 'cancelled');
+      this.#close(api, 'cancelled');
+    });
+    listener.on('activity.error', (api: BpmnApi) => {
+      this.#onActivity(api, 'failed');
+      this.#close(api, 'cancelled');
+    });
+    // An activation that leaves without ending (interrupted, discarded) closes what it held.
+    listener.on('activity.leave', (api: BpmnApi) => {
+      const step = this.#steps.get(api.executionId);
+      if (step && (step.status === 'running' || step.status === 'waiting')) this.#onActivity(api, 'cancelled');
+      this.#close(api, 'cancelled');
+    });
 
     const instance = this;
     function DispatchService(this: { activity: BpmnActivity }, activity: BpmnActivity) {
@@ -359,16 +536,20 @@ class Instance {
       sourceContext: compiled.sourceContext,
       extensions,
       listener,
+      scripts: createScripts(this.#rt.expressionLimits, this.#track, () => this.#vars),
+      expressions: pathExpressions(() => this.#vars),
       settings: { enableDummyService: false },
       variables: { ...this.#record.input },
     } as unknown as ConstructorParameters<typeof Engine>[0]);
     this.#engine = engine;
     engine.on('end', () => {
-      this.#ended = { status: 'completed', result: outputOf(engine) };
+      this.#closeAll();
+      this.#ended = { status: 'completed', result: { ...this.#vars } };
       this.#scheduleFlush();
     });
     engine.on('error', (err: Error & { source?: { content?: { id?: string } } }) => {
       const activityId = err.source?.content?.id;
+      this.#closeAll();
       this.#ended = { status: 'failed', error: { message: err.message, ...(activityId ? { activityId } : {}) } };
       this.#scheduleFlush();
     });
@@ -381,44 +562,131 @@ class Instance {
     } else {
       this.#startedAt = this.#rt.clock.now();
       await engine.execute();
+      this.#fireStart(this.#record.trigger ?? { kind: 'manual' });
     }
     this.#scheduleFlush();
+    await this.wake();
+  }
+
+  /**
+   * bpmn-engine starts every start event of the process; the trigger picks the one that fires
+   * (a message or signal start by name, a timer start by schedule). The others are discarded,
+   * so a playbook with a message start and a timer start runs one path per trigger.
+   */
+  #fireStart(trigger: Trigger): void {
+    const starts = this.#compiled!.shape.starts;
+    const waiting = postponedOf(this.#engine).filter((a) => starts.some((s) => s.id === a.id));
+    if (!waiting.length) return;
+    const hasNone = starts.some((s) => s.kind === 'none');
+    let chosen: string | undefined;
+    if (trigger.kind === 'message' || trigger.kind === 'signal') chosen = starts.find((s) => s.kind === trigger.kind && s.name === trigger.name)?.id;
+    else if (trigger.kind === 'timer') chosen = trigger.startEventId ?? starts.find((s) => s.kind === 'timer')?.id;
+    else if (!hasNone) chosen = waiting[0]?.id;
+    for (const api of waiting) {
+      if (api.id !== chosen) api.discard();
+      else if (starts.find((s) => s.id === chosen)?.kind === 'timer') api.cancel(); // a cancelled timer fires
+      else api.signal({ ...this.#record.input });
+    }
+  }
+
+  /** Applies what was delivered to this execution (answers, messages, called executions' ends). */
+  async wake(): Promise<void> {
+    if (this.disposed) return;
+    const read = this.#rt.store.inbox(this.id);
+    this.#track(read);
+    let items: InboxItem[];
+    try {
+      items = await read;
+    } catch (err) {
+      this.#rt.logger.warn('could not read the inbox; the sweep retries', { executionId: this.id, err: (err as Error).message });
+      return;
+    }
+    for (const item of items) {
+      if (this.disposed || this.#seen.has(item.id)) continue;
+      this.#seen.add(item.id);
+      this.#consumed.push(item.id);
+      this.#apply(item);
+    }
+  }
+
+  #activationOf(stepId: string | null): string | undefined {
+    if (!stepId) return undefined;
+    for (const [activation, step] of this.#steps) if (step.id === stepId) return activation;
+    return undefined;
+  }
+
+  #apply(item: InboxItem): void {
+    const log = this.#rt.logger;
+    const activation = this.#activationOf(item.targetStep);
+    const api = activation ? findPostponed(postponedOf(this.#engine), activation) : undefined;
+    if (item.kind === 'message' || item.kind === 'signal') {
+      if (api && activation) {
+        this.#answers.set(activation, item.payload);
+        api.signal({ ...item.payload });
+        return;
+      }
+      const ref = this.#compiled!.shape.catches.get(item.target)?.refId;
+      if (ref) return void (this.#engine!.execution as unknown as { signal(m: unknown): void }).signal({ ...item.payload, id: ref });
+      log.warn(`${item.kind} delivered to an execution no longer waiting for it; dropped`, { executionId: this.id, activityId: item.target });
+      return;
+    }
+    if (!api || !activation) {
+      log.warn(`${item.kind === 'task' ? 'task answer' : 'called execution end'} arrived for an activity no longer waiting; dropped`, {
+        executionId: this.id,
+        activityId: item.target,
+      });
+      return;
+    }
+    if (item.kind === 'task') {
+      this.#answers.set(activation, item.payload);
+      api.signal({ ...item.payload });
+    } else if (item.kind === 'child') {
+      const p = item.payload as { status?: string; result?: unknown; error?: ExecutionError };
+      if (p.status === 'completed') {
+        this.#answers.set(activation, p.result ?? null);
+        api.signal({});
+      } else {
+        const err = Object.assign(new Error(`called execution ${p.status}: ${p.error?.message ?? 'no reason given'}`), { code: p.error?.code });
+        api.fail(err);
+      }
+    }
   }
 
   #dispatch(activity: BpmnActivity, message: BpmnMessage, callback: PendingTask['callback']): void {
     const compiled = this.#compiled!;
     const binding = compiled.tasks.get(activity.id)!;
-    const jobId = jobIdFor(this.id, activity.id, message.content.executionId);
-    let input: unknown;
-    try {
-      input = taskInput(activity.behaviour, { ...(activity.environment.variables as object), ...(activity.environment.output as object) });
-    } catch (err) {
-      return callback(err as Error);
-    }
-    const request: DispatchRequest = {
-      jobId,
-      activity: binding,
-      executionId: this.id,
-      activityId: activity.id,
-      input,
-      priority: this.#record.priority,
-    };
-    this.#pending.set(jobId, {
-      since: Date.now(),
-      activityExecutionId: message.content.executionId,
-      request,
-      callback,
-      environmentOutput: activity.environment.output as Record<string, unknown>,
-    });
-    this.#rt.trackJob(jobId, this);
-    const step = this.#step(activity.id, activity.type, activity.name, message.content.executionId);
+    const activation = message.content.executionId;
+    const jobId = jobIdFor(this.id, activity.id, activation);
+    const recovering = this.#recovering;
+    const step = this.#step(activity.id, activity.type, activity.name, activation);
     step.activity = binding;
     step.jobId = jobId;
-    step.input = input;
     this.#dirtySteps.set(step.id, step);
-    if (this.#recovering) this.#toInspect.push(jobId);
-    else this.#toDispatch.push(request);
-    this.#scheduleFlush();
+    const loop = activity.behaviour.loopCharacteristics as { behaviour?: { elementVariable?: string } } | undefined;
+    const variables = variablesOf(this.#vars, message.content as Record<string, unknown>, loop ? (loop.behaviour?.elementVariable ?? 'item') : undefined);
+    const mapped = taskInput(activity.behaviour, variables, this.#rt.expressionLimits).then(
+      (input) => {
+        if (this.disposed) return;
+        const request: DispatchRequest = { jobId, activity: binding, executionId: this.id, activityId: activity.id, input, priority: this.#record.priority };
+        this.#pending.set(jobId, {
+          since: Date.now(),
+          activityExecutionId: activation,
+          request,
+          callback,
+          behaviour: activity.behaviour,
+          iteration: !!loop,
+          activity,
+          content: message.content as Record<string, unknown>,
+        });
+        this.#rt.trackJob(jobId, this);
+        step.input = input;
+        this.#dirtySteps.set(step.id, step);
+        if (recovering) this.#toInspect.push(jobId);
+        else this.#toDispatch.push(request);
+      },
+      (err: Error) => callback(new Error(`input mapping of ${activity.id}: ${err.message}`)),
+    );
+    this.#track(mapped);
   }
 
   /** Completes (or fails) the service task waiting on `jobId`. */
@@ -440,16 +708,195 @@ class Instance {
       }
       this.#dirtySteps.set(step.id, step);
     }
-    if (outcome.status === 'completed') {
-      task.environmentOutput[task.request.activityId] = outcome.output;
-      task.callback(null, outcome.output);
-    } else {
+    if (outcome.status === 'failed') {
+      if (this.#raiseToEventSubprocess(task, outcome.error)) return this.#scheduleFlush();
       // bpmn-elements matches `code` against an error boundary event's errorCode
       const err = Object.assign(new Error(outcome.error.message), { code: outcome.error.code });
       err.name = outcome.error.name;
       task.callback(err);
+      return this.#scheduleFlush();
     }
-    this.#scheduleFlush();
+    const variables = this.#vars;
+    const mapped = taskOutput(task.behaviour, outcome.output, variables, this.#rt.expressionLimits).then(
+      (vars) => {
+        if (this.disposed) return;
+        if (vars) Object.assign(variables, vars);
+        else if (!task.iteration) variables[resultVariableOf(task.behaviour) ?? task.request.activityId] = outcome.output;
+        task.callback(null, outcome.output);
+      },
+      (err: Error) => task.callback(new Error(`output mapping of ${task.request.activityId}: ${err.message}`)),
+    );
+    this.#track(mapped);
+  }
+
+  /**
+   * bpmn-engine lets error event subprocesses catch thrown BPMN errors, not failed tasks. A task
+   * failure that no error boundary event of the task catches, and that an error event subprocess
+   * of its scope does, is thrown to that subprocess here; as the start is interrupting, everything
+   * else running in the scope is discarded. The error is stored under the start event's id.
+   */
+  #raiseToEventSubprocess(task: PendingTask, error: { message: string; code?: string }): boolean {
+    const shape = this.#compiled!.shape;
+    const activityId = task.request.activityId;
+    const code = error.code ?? null;
+    const boundaries = shape.errorBoundaries.get(activityId) ?? [];
+    if (boundaries.some((c) => c === null || c === code)) return false;
+    const scope = shape.parentOf.get(activityId);
+    const candidates = shape.errorSubprocesses.filter((e) => e.scopeId === scope);
+    const sub = candidates.find((e) => e.code !== null && e.code === code) ?? candidates.find((e) => e.code === null);
+    if (!sub) return false;
+    this.#vars[sub.startId] = { code, message: error.message, activityId };
+    const broker = (task.activity as unknown as { broker: { publish(exchange: string, key: string, content: unknown, props: unknown): void } }).broker;
+    broker.publish('event', 'activity.throw', { ...task.content, message: { id: sub.refId ?? undefined, code }, state: 'throw' }, { type: 'throw', delegate: true });
+    const scopeApis = scope === this.#compiled!.key ? postponedOf(this.#engine) : (postponedOf(this.#engine).find((a) => a.id === scope)?.getPostponed?.() ?? []);
+    for (const api of scopeApis) if (api.id !== sub.subprocessId && api.id !== scope) api.discard();
+    const step = this.#steps.get(task.activityExecutionId);
+    if (step) {
+      step.status = 'failed';
+      this.#dirtySteps.set(step.id, step);
+    }
+    return true;
+  }
+
+  /** Stores what an activity that is not a service task produced, under its id or result variable. */
+  #storeOutput(api: BpmnApi): void {
+    const output = this.#vars;
+    const behaviour = (this.#engine?.execution as unknown as { getActivityById(id: string): { behaviour?: Record<string, unknown> } | undefined } | undefined)
+      ?.getActivityById(api.id)?.behaviour ?? {};
+    const name = resultVariableOf(behaviour) ?? api.id;
+    if (this.#answers.has(api.executionId)) {
+      output[name] = this.#answers.get(api.executionId);
+      this.#answers.delete(api.executionId);
+      return;
+    }
+    const loop = behaviour.loopCharacteristics as { behaviour?: { extensionElements?: { values?: Array<{ $type: string; outputCollection?: string }> } } } | undefined;
+    if (loop && Array.isArray(api.content.output) && api.content.isRootScope) {
+      const zeebe = loop.behaviour?.extensionElements?.values?.find((v) => v.$type === 'zeebe:LoopCharacteristics');
+      output[zeebe?.outputCollection ?? name] = api.content.output;
+      return;
+    }
+    if (api.type === 'bpmn:ScriptTask' && !loop && api.content.output !== undefined) output[name] = api.content.output;
+  }
+
+  #onWait(api: BpmnApi): void {
+    const shape = this.#compiled!.shape;
+    const step = this.#step(api.id, api.type, api.name, api.executionId);
+    const resolve = (v: string | undefined): string | undefined => {
+      if (v === undefined) return undefined;
+      const r = pathExpressions(() => this.#vars).resolveExpression(v);
+      return r === undefined || r === null ? undefined : String(r);
+    };
+    const user = shape.userTasks.get(api.id);
+    if (user && (api.type === 'bpmn:UserTask' || api.type === 'bpmn:ManualTask')) {
+      if (this.#tasks.has(api.executionId)) return;
+      const assignee = resolve(user.assignee);
+      const task: TaskRecord = {
+        id: step.id,
+        executionId: this.id,
+        activityId: api.id,
+        name: api.name ?? null,
+        status: 'open',
+        assignee: assignee ?? null,
+        candidateGroups: user.candidateGroups.map((g) => resolve(g) ?? g),
+        candidateUsers: user.candidateUsers.map((u) => resolve(u) ?? u),
+        form: user.form.length ? user.form : null,
+        createdAt: step.startedAt,
+        completedAt: null,
+        completedBy: null,
+        result: null,
+      };
+      this.#tasks.set(api.executionId, task);
+      this.#dirtyTasks.set(task.id, task);
+      return;
+    }
+    const c: CatchPoint | undefined = shape.catches.get(api.id);
+    if (c) {
+      const key = c.correlationKey ? resolve(c.correlationKey) : undefined;
+      this.#openWait({ id: step.id, executionId: this.id, activityId: api.id, kind: c.kind, name: c.name, correlationKey: key ?? null, dueAt: null, createdAt: step.startedAt }, api.executionId);
+    }
+  }
+
+  #onTimer(api: BpmnApi): void {
+    if (!api.content.expireAt) return;
+    // the timer's own execution id is `<activation>_<n>`: the wait belongs to the activation
+    const m = /^(.*)_\d+$/.exec(api.executionId);
+    const activation = m?.[1]?.startsWith(`${api.id}_`) ? m[1] : api.executionId;
+    const step = this.#step(api.id, api.type, api.name, activation);
+    this.#openWait(
+      { id: step.id, executionId: this.id, activityId: api.id, kind: 'timer', name: null, correlationKey: null, dueAt: new Date(api.content.expireAt), createdAt: step.startedAt },
+      activation,
+    );
+  }
+
+  #openWait(wait: WaitRecord, activation: string): void {
+    const known = this.#waits.get(wait.id);
+    if (known && known.wait.dueAt?.getTime() === wait.dueAt?.getTime() && known.wait.correlationKey === wait.correlationKey) return;
+    this.#waits.set(wait.id, { wait, activation });
+    this.#droppedWaits.delete(wait.id);
+    this.#newWaits.set(wait.id, wait);
+  }
+
+  /** A signal throw event: bpmn-engine delivers it inside this execution; other executions get it here. */
+  #onSignalThrown(api: BpmnApi): void {
+    const ref = (api.content as { message?: { id?: string; name?: string } }).message;
+    const shape = this.#compiled!.shape;
+    const name = ref?.name ?? [...shape.signalsByName].find(([, ids]) => ref?.id && ids.includes(ref.id))?.[0];
+    if (!name) return;
+    const behaviour =
+      (this.#engine?.execution as unknown as { getActivityById(id: string): { behaviour?: Record<string, unknown> } | undefined } | undefined)?.getActivityById(api.id)?.behaviour ?? {};
+    const thrown = taskInput(behaviour, this.#vars, this.#rt.expressionLimits).then(
+      (payload) => void this.#thrown.push({ name, payload }),
+      (err: Error) => this.#rt.logger.warn('signal payload mapping failed; sent without payload', { executionId: this.id, activityId: api.id, err: err.message }),
+    );
+    this.#track(thrown);
+  }
+
+  #onCall(api: BpmnApi): void {
+    const call = this.#compiled!.shape.externalCalls.get(api.id);
+    if (!call) return; // a process of the same file: bpmn-engine runs it
+    const step = this.#step(api.id, api.type, api.name, api.executionId);
+    step.status = 'waiting';
+    this.#dirtySteps.set(step.id, step);
+    this.#calls.push({ activityId: api.id, activation: api.executionId, stepId: step.id, key: call.key, ...(call.version !== undefined ? { version: call.version } : {}) });
+  }
+
+  /** An activation ended or was discarded: its waits close, its task closes, its job is taken back. */
+  #close(api: BpmnApi, how: 'completed' | 'cancelled'): void {
+    const activation = api.executionId;
+    for (const [id, w] of this.#waits) {
+      if (w.activation !== activation) continue;
+      this.#waits.delete(id);
+      this.#newWaits.delete(id);
+      this.#droppedWaits.add(id);
+    }
+    const task = this.#tasks.get(activation);
+    if (task) {
+      this.#tasks.delete(activation);
+      task.status = how;
+      if (how === 'completed') task.completedAt ??= this.#rt.clock.now();
+      this.#dirtyTasks.set(task.id, task);
+    }
+    if (how === 'cancelled') {
+      for (const [jobId, t] of this.#pending) {
+        if (t.activityExecutionId !== activation) continue;
+        this.#pending.delete(jobId);
+        this.#rt.untrackJob(jobId);
+        void this.#rt.dispatcher.cancel(t.request).catch(() => false);
+      }
+    }
+  }
+
+  /** The execution ended (a terminate end event ends it without leaving its activities): close all. */
+  #closeAll(): void {
+    const now = this.#rt.clock.now();
+    for (const step of this.#steps.values()) {
+      if (step.status !== 'running' && step.status !== 'waiting') continue;
+      step.status = 'cancelled';
+      step.endedAt = now;
+      this.#dirtySteps.set(step.id, step);
+    }
+    const held = new Set([...this.#tasks.keys(), ...[...this.#waits.values()].map((w) => w.activation)]);
+    for (const activation of held) this.#close({ executionId: activation } as BpmnApi, 'cancelled');
   }
 
   #onActivity(api: BpmnApi, status: StepRecord['status']): void {
@@ -461,7 +908,8 @@ class Instance {
     step.engineId = this.#rt.engineId;
     if (status === 'completed' || status === 'failed' || status === 'cancelled') {
       step.endedAt = this.#rt.clock.now();
-      if (status === 'completed' && api.content.output !== undefined && this.#compiled?.tasks.has(api.id)) step.output = api.content.output;
+      if (status === 'completed' && api.content.output !== undefined && (this.#compiled?.tasks.has(api.id) || api.type === 'bpmn:ScriptTask')) step.output = api.content.output;
+      if (status === 'completed' && step.output === null && this.#answers.has(api.executionId)) step.output = this.#answers.get(api.executionId);
       if (status === 'failed' && !step.error) step.error = { message: api.content.error?.message ?? 'failed' };
     }
     this.#dirtySteps.set(step.id, step);
@@ -531,8 +979,9 @@ class Instance {
   }
 
   /*
-   * INVARIANT: the state that names a job is committed BEFORE the job is enqueued (outbox order).
-   * A crash between the two leaves a committed job id that the next owner finds missing and enqueues.
+   * INVARIANT: the state that names a job, a timer or a call is committed BEFORE the job is
+   * enqueued, the timer scheduled or the called execution created (outbox order). A crash between
+   * the two leaves committed state that the next owner finds and acts on again, idempotently.
    */
   async #commitOnce(): Promise<void> {
     const rt = this.#rt;
@@ -540,9 +989,30 @@ class Instance {
     const inspections = this.#toInspect.splice(0);
     const steps = [...this.#dirtySteps.values()];
     this.#dirtySteps.clear();
+    const tasks = [...this.#dirtyTasks.values()];
+    this.#dirtyTasks.clear();
+    const waits = [...this.#newWaits.values()];
+    this.#newWaits.clear();
+    const dropWaits = [...this.#droppedWaits];
+    this.#droppedWaits.clear();
+    const consumed = this.#consumed;
+    this.#consumed = [];
+    const calls = this.#calls;
+    this.#calls = [];
+    const thrown = this.#thrown;
+    this.#thrown = [];
+    const signalled: InboxItem[] = [];
+    for (const sig of thrown) {
+      const waits = await rt.store.findWaits({ kind: 'signal', name: sig.name }).catch(() => []);
+      for (const w of waits) {
+        if (w.executionId === this.id) continue; // bpmn-engine delivered it here already
+        signalled.push({ id: uuidFrom(`${this.id}:${this.#revision}:${w.id}`), executionId: w.executionId, kind: 'signal', target: w.activityId, targetStep: w.id, payload: sig.payload, createdAt: rt.clock.now() });
+      }
+    }
     const ended = this.#ended;
-    const status: ExecutionStatus = ended ? ended.status : this.#pending.size ? 'running' : 'waiting';
+    const status: ExecutionStatus = ended ? ended.status : this.#pending.size || this.#busy ? 'running' : 'waiting';
     const release = ended !== null || status === 'waiting';
+    const parent = ended && this.#record.parentId && this.#record.parentStep ? { id: this.#record.parentId, step: this.#record.parentStep } : null;
     let state: string | null = null;
     if (!ended && this.#engine) state = serializeState(this.#engine);
     let ok: boolean;
@@ -553,16 +1023,43 @@ class Instance {
         revision: this.#revision,
         status,
         state,
+        variables: this.#vars,
         ...(ended ? { result: ended.result ?? null, error: ended.error ?? null, endedAt: rt.clock.now() } : {}),
         ...(this.#startedAt ? { startedAt: this.#startedAt } : {}),
         lease: release ? 'release' : rt.leaseUntil(),
         steps: steps.map((s) => ({ ...s })),
+        tasks: tasks.map((t) => ({ ...t })),
+        waits,
+        dropWaits,
+        consumed,
+        deliver: [
+          ...signalled,
+          ...(parent
+            ? [
+                {
+                  id: uuidFrom(`${this.id}:end`),
+                  executionId: parent.id,
+                  kind: 'child' as const,
+                  target: parent.step.split(':')[1] ?? '',
+                  targetStep: parent.step,
+                  payload: { status: ended!.status, result: ended!.result ?? null, ...(ended!.error ? { error: ended!.error } : {}) },
+                  createdAt: rt.clock.now(),
+                },
+              ]
+            : []),
+        ],
       });
     } catch (err) {
       // Nothing was written: put the work back and try again shortly.
       this.#toDispatch.unshift(...dispatches);
       this.#toInspect.unshift(...inspections);
       for (const s of steps) if (!this.#dirtySteps.has(s.id)) this.#dirtySteps.set(s.id, s);
+      for (const t of tasks) if (!this.#dirtyTasks.has(t.id)) this.#dirtyTasks.set(t.id, t);
+      for (const w of waits) if (this.#waits.has(w.id) && !this.#newWaits.has(w.id)) this.#newWaits.set(w.id, w);
+      for (const id of dropWaits) if (!this.#waits.has(id)) this.#droppedWaits.add(id);
+      this.#consumed.unshift(...consumed);
+      this.#calls.unshift(...calls);
+      this.#thrown.unshift(...thrown);
       rt.logger.error('commit failed, retrying', { executionId: this.id, err: (err as Error).message });
       await new Promise((r) => setTimeout(r, 500));
       this.#again = true;
@@ -578,10 +1075,27 @@ class Instance {
     if (dispatches.length) await this.#enqueue(dispatches);
     for (const d of dispatches) rt.logger.debug('task dispatched', { executionId: this.id, activityId: d.activityId, jobId: d.jobId });
     if (inspections.length) await this.#inspect(inspections);
+    for (const w of waits) if (w.kind === 'timer' && w.dueAt) rt.nudge(this.id, 'timer', w.dueAt, `${w.id}-${w.dueAt.getTime()}`);
+    for (const c of calls) await this.#startCall(c);
+    if (parent) rt.nudge(parent.id, 'child');
+    for (const id of new Set(signalled.map((i) => i.executionId))) rt.nudge(id, 'signal');
+    for (const sig of thrown) await rt.startOnSignal(sig.name, sig.payload);
     if (ended || status === 'waiting') {
       rt.logger.info(`execution ${status}`, { executionId: this.id, ...(ended?.error ? { error: ended.error.message } : {}) });
       rt.settled(this, status);
       this.#abandon();
+    }
+  }
+
+  async #startCall(c: { activityId: string; activation: string; stepId: string; key: string; version?: number }): Promise<void> {
+    const variables = { ...this.#vars };
+    try {
+      await this.#rt.startChild(this.id, c.stepId, c.key, c.version, variables, this.#record.priority);
+    } catch (err) {
+      this.#rt.logger.error('could not start the called execution', { executionId: this.id, activityId: c.activityId, err: (err as Error).message });
+      const api = findPostponed(postponedOf(this.#engine), c.activation);
+      api?.fail(new Error(`could not start ${c.key}: ${(err as Error).message}`));
+      this.#scheduleFlush();
     }
   }
 
@@ -619,7 +1133,7 @@ class Instance {
     if (this.disposed || this.#idleTimer) return;
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = null;
-      if (this.#flushing || this.#flushScheduled || this.disposed) return;
+      if (this.#flushing || this.#flushScheduled || this.disposed || this.#busy) return;
       // Keep only the job ids: the outcome event brings the execution back from the store.
       this.#rt.evict(this, [...this.#pending.entries()].map(([jobId, t]) => ({ jobId, activity: t.request.activity })));
       this.dispose();
@@ -637,6 +1151,27 @@ class Instance {
     this.#rt.evict(this, []);
     this.dispose();
   }
+}
+
+function postponedOf(engine: InstanceType<typeof Engine> | null): PostponedApi[] {
+  if (!engine) return [];
+  return (engine.execution as unknown as { getPostponed(): PostponedApi[] }).getPostponed();
+}
+
+/** The waiting activation with this execution id, inside subprocesses too. */
+function findPostponed(list: PostponedApi[], activation: string): PostponedApi | undefined {
+  for (const api of list) {
+    if (api.executionId === activation) return api;
+    const inner = api.getPostponed ? findPostponed(api.getPostponed().filter((a) => a !== api), activation) : undefined;
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
+/** A stable uuid-shaped id derived from a name. */
+function uuidFrom(name: string): string {
+  const h = createHash('sha256').update(name).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
 type BpmnActivity = {
@@ -669,6 +1204,3 @@ function serializeState(engine: InstanceType<typeof Engine>): string {
   return JSON.stringify(state);
 }
 
-function outputOf(engine: InstanceType<typeof Engine>): unknown {
-  return { ...(engine.environment.output as Record<string, unknown>) };
-}

@@ -7,11 +7,13 @@ import { openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { PrismaStore } from './db/prisma-store.ts';
 import { SoarError } from './errors.ts';
+import { Deliveries } from './deliveries.ts';
 import { Executions } from './executions.ts';
 import { createLogger, type Logger } from './log.ts';
 import type { Clock, Store } from './ports.ts';
 import { BullMqCommandBus } from './queue/commands.ts';
 import { BullMqDispatcher } from './queue/dispatcher.ts';
+import { Schedules } from './queue/schedules.ts';
 import { checkRedis, redisConnection } from './queue/redis.ts';
 import { ActivityWorker } from './queue/worker.ts';
 import { Runtime } from './runtime.ts';
@@ -24,6 +26,7 @@ export interface System {
   registry: ActivityRegistry;
   catalog: WorkflowCatalog;
   executions: Executions;
+  deliveries: Deliveries;
   runtime: Runtime | null;
   worker: ActivityWorker | null;
   redis: Redis;
@@ -57,9 +60,12 @@ export async function startSystem(config: Config, opts: SystemOptions = {}): Pro
   const redis = redisConnection(config.REDIS_URL);
   redis.on('error', (err) => logger.error('redis error', { err: err.message }));
   const commands = new BullMqCommandBus({ connection: redis, prefix: config.QUEUE_PREFIX });
+  const schedules = new Schedules({ connection: redis, prefix: config.QUEUE_PREFIX, logger });
+  catalog.onDeploy((w, c) => schedules.sync(w.key, c.shape.starts, w.createdAt));
   const roles = new Set(config.ROLES);
 
   let executions!: Executions;
+  let deliveries!: Deliveries;
   let dispatcher: BullMqDispatcher | null = null;
   let runtime: Runtime | null = null;
   let worker: ActivityWorker | null = null;
@@ -86,6 +92,7 @@ export async function startSystem(config: Config, opts: SystemOptions = {}): Pro
         sweepMs: config.ENGINE_SWEEP_MS,
         hotIdleMs: config.ENGINE_HOT_IDLE_MS,
         startGraceMs: config.ENGINE_START_GRACE_MS,
+        expressionLimits: { timeoutMs: config.EXPRESSION_TIMEOUT_MS, maxDepth: config.EXPRESSION_MAX_DEPTH },
       });
       const rt = runtime;
       const d = dispatcher;
@@ -104,12 +111,24 @@ export async function startSystem(config: Config, opts: SystemOptions = {}): Pro
       const w = worker;
       closers.unshift(() => w.close());
     }
-    closers.push(() => commands.close());
+    closers.push(() => commands.close(), () => schedules.close());
     executions = new Executions(store, catalog, commands, runtime);
+    deliveries = new Deliveries(store, catalog, executions, commands);
 
     if (config.DEPLOY_PLAYBOOKS && (roles.has('api') || roles.has('engine'))) await deployPlaybooks(config.PLAYBOOKS_DIR, catalog, logger);
     await worker?.start();
     await runtime?.start();
+    if (runtime) {
+      // Ticks of timer start events; schedules are re-made here in case Redis lost them.
+      for (const w of await catalog.latest()) {
+        const c = await catalog.compiled(w.id).catch(() => null);
+        if (c?.shape.starts.some((s) => s.kind === 'timer')) await schedules.sync(w.key, c.shape.starts, w.createdAt);
+      }
+      await schedules.consume(async (tick) => {
+        const { execution } = await executions.start(tick.key, {}, 3, { kind: 'timer', startEventId: tick.startEventId });
+        logger.info('scheduled execution started', { workflow: tick.key, executionId: execution.id });
+      });
+    }
   } catch (err) {
     for (const close of closers) await close().catch(() => {});
     redis.disconnect();
@@ -125,6 +144,7 @@ export async function startSystem(config: Config, opts: SystemOptions = {}): Pro
     registry,
     catalog,
     executions,
+    deliveries,
     runtime,
     worker,
     redis,

@@ -1,11 +1,13 @@
 import express, { type Express } from 'express';
 import type { Config } from '../engine/config.ts';
+import type { Deliveries } from '../engine/deliveries.ts';
 import type { Executions } from '../engine/executions.ts';
 import type { Logger } from '../engine/log.ts';
 import type { Store } from '../engine/ports.ts';
 import type { WorkflowCatalog } from '../engine/workflows.ts';
 import { errorHandler, notFoundRoute } from './errors.ts';
 import { executionsRouter } from './routes/executions.ts';
+import { eventsRouter, executionMessages, tasksRouter } from './routes/tasks.ts';
 import { workflowsRouter } from './routes/workflows.ts';
 
 /** What the routes call. The server is thin: it validates, calls these, and maps errors. */
@@ -15,6 +17,7 @@ export interface Services {
   store: Store;
   catalog: WorkflowCatalog;
   executions: Executions;
+  deliveries: Deliveries;
   /** Resolves when the process can serve (database and Redis answer); rejects with the reason. */
   health(): Promise<Record<string, unknown>>;
 }
@@ -38,8 +41,16 @@ export function createApp(s: Services): Express {
 
   const workflows = workflowsRouter(s);
   const executions = executionsRouter(s);
+  const tasks = tasksRouter(s);
+  const events = eventsRouter(s);
+  const messages = executionMessages(s);
   app.use('/workflows', workflows);
-  app.use('/executions', executions);
+  app.use('/executions', messages, executions);
+  app.use('/tasks', tasks);
+  app.use('/', events);
+  app.use('/api/v2/tasks', tasks);
+  app.use('/api/v2/executions', messages);
+  app.use('/api/v2', events);
   // IntelliGuard API v2 paths, for existing clients
   app.use('/api/v2/workflows/executions', executions);
   app.use('/api/v2/executions', executions);

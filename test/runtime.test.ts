@@ -44,7 +44,8 @@ describe(`the runtime (${databases[0]})`, () => {
       ['notify', 'bpmn:SendTask', 'completed'],
       ['end', 'bpmn:EndEvent', 'completed'],
     ]);
-    assert.deepEqual(view.result, { score: { severity: 'high' }, wait: view.steps[2]!.output, notify: { text: 'scored' } });
+    // the variables: the input, then each task's output under its id
+    assert.deepEqual(view.result, { severity: 'high', score: { severity: 'high' }, wait: view.steps[2]!.output, notify: { text: 'scored' } });
     assert.ok((view.steps[2]!.output as { waitedMs: number }).waitedMs >= 300);
   });
 

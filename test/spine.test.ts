@@ -29,7 +29,7 @@ for (const db of databases) {
       const view = await system.executions.get(execution.id);
       assert.equal(view.status, 'completed');
       assert.equal(view.progress, 100);
-      assert.deepEqual(view.result, { a: { n: 5 }, b: { fromA: 5 }, c: {} });
+      assert.deepEqual(view.result, { n: 5, a: { n: 5 }, b: { fromA: 5 }, c: {} });
       assert.deepEqual(
         view.steps.map((s) => [s.activityId, s.status]),
         [['start', 'completed'], ['a', 'completed'], ['b', 'completed'], ['c', 'completed'], ['end', 'completed']],

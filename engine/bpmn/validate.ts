@@ -1,3 +1,4 @@
+import { describeProcess, type ProcessShape } from './describe.ts';
 import { expressionProblem, type ExpressionSite } from './expressions.ts';
 import { Findings, type Problem } from './findings.ts';
 import { warnForeignExtensions } from './foreign-extensions.ts';
@@ -39,6 +40,8 @@ export interface ProcessInfo {
   name?: string;
   /** Every service-like task the process may run that names an activity, called processes included. */
   tasks: TaskBinding[];
+  /** Waits, user tasks, start events and calls of other workflows (see describe.ts). */
+  shape: ProcessShape;
 }
 
 export interface ValidationResult {
@@ -67,6 +70,49 @@ const LISTENERS: ReadonlyMap<string, string> = new Map([
 
 function idOf(element: BaseElement | undefined, fallback: string): string {
   return element?.id || fallback;
+}
+
+/** A value bpmn-engine resolves itself (synchronously): a literal, or a variable reference. */
+const REFERENCE = /^\s*(?:\$\{\s*[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\s*\}|=\s*[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)\s*$/;
+const isReferenceOrLiteral = (text: string) => REFERENCE.test(text) || (!text.includes('${') && !text.trim().startsWith('='));
+
+type Formal = { body?: string } | undefined;
+
+/**
+ * Values the runtime cannot evaluate, as reasons: timer values, multi-instance collections,
+ * cardinalities and completion conditions must be literals or variable references (`${alert.iocs}`,
+ * `=alert.iocs`); conditional events and loops with conditions are not run.
+ */
+function valueProblems(element: BaseElement, id: string): string[] {
+  const reasons: string[] = [];
+  const defs = ((element as EventWithDefinitions).eventDefinitions ?? []) as Array<BaseElement & { timeDuration?: Formal; timeDate?: Formal; timeCycle?: Formal }>;
+  for (const d of defs) {
+    if (instanceOf(d, 'bpmn:ConditionalEventDefinition')) reasons.push(`${id} is a conditional event, which this engine does not run; decide with a gateway condition instead`);
+    for (const key of ['timeDuration', 'timeDate', 'timeCycle'] as const) {
+      const body = d[key]?.body?.trim();
+      if (body !== undefined && !isReferenceOrLiteral(body)) {
+        reasons.push(`the ${key} of ${id} (${body}) must be an ISO 8601 value or a variable reference such as \${sla.duration} or =sla.duration; compute other values in a script task first`);
+      }
+    }
+  }
+  const loop = (element as { loopCharacteristics?: BaseElement & Record<string, unknown> }).loopCharacteristics;
+  if (loop && instanceOf(loop, 'bpmn:StandardLoopCharacteristics')) {
+    reasons.push(`${id} has a standard loop, which this engine does not run; use a multi-instance loop over a collection instead`);
+  } else if (loop) {
+    const checks: Array<[string, string | undefined]> = [
+      ['camunda:collection', loop.collection as string | undefined],
+      ['loopCardinality', (loop.loopCardinality as Formal)?.body],
+      ['completionCondition', (loop.completionCondition as Formal)?.body],
+    ];
+    const zeebe = (loop.extensionElements as { values?: Array<{ $type: string; inputCollection?: string }> } | undefined)?.values?.find((v) => v.$type === 'zeebe:LoopCharacteristics');
+    if (zeebe) checks.push(['zeebe:loopCharacteristics inputCollection', zeebe.inputCollection]);
+    for (const [what, text] of checks) {
+      if (text !== undefined && !REFERENCE.test(text) && !(what === 'loopCardinality' && /^\s*\d+\s*$/.test(text))) {
+        reasons.push(`the ${what} of ${id} (${text}) must be a variable reference such as \${alert.iocs} or =alert.iocs; compute other values in a script task first`);
+      }
+    }
+  }
+  return reasons;
 }
 
 /** Checks the process a deployment runs, and what it calls; one instance per validation. */
@@ -104,7 +150,8 @@ class Checker {
       );
     }
     this.#checkStartable(main, mainId);
-    return { id: mainId, ...(main.name ? { name: main.name } : {}), tasks: this.#checkRunnable(main, processes) };
+    const tasks = this.#checkRunnable(main, processes);
+    return { id: mainId, ...(main.name ? { name: main.name } : {}), tasks, shape: describeProcess(this.#parsed.definitions, mainId) };
   }
 
   /** bpmn-elements starts a process at every flow node without inbound triggers. */
@@ -157,6 +204,7 @@ class Checker {
     for (const element of contentsOf(container)) {
       const id = idOf(element, owner);
       this.#warnListeners(element);
+      for (const reason of valueProblems(element, id)) this.#findings.problem(id, reason);
       if (SERVICE_TASK_TYPES.has(element.$type)) {
         const task = element as BaseElement & ServiceTaskLike;
         for (const reason of bindingProblems(task, this.#hasActivity)) this.#findings.problem(id, reason);
@@ -168,11 +216,12 @@ class Checker {
         const c = element.conditionExpression;
         this.#expression({ kind: 'condition', element: id, language: c.language, body: c.body });
       } else if (is<CallActivity>(element, 'bpmn:CallActivity')) {
-        const called = element.calledElement?.trim();
+        const zeebe = element.extensionElements?.values?.find((v) => v.$type === 'zeebe:CalledElement') as { processId?: string } | undefined;
+        const called = element.calledElement?.trim() || zeebe?.processId?.trim();
         if (!called) this.#findings.problem(id, `call activity ${id} names no process to call (calledElement)`);
-        else if (!call(called)) {
-          this.#findings.problem(id, `call activity ${id} calls ${called}, which is not a process in this file (only processes of the same file can be called)`);
-        }
+        else if (called.startsWith('=') || called.includes('${')) {
+          this.#findings.problem(id, `call activity ${id} names the process to call with an expression (${called}); name the workflow key literally`);
+        } else call(called); // a process of this file runs inline; any other key is a deployed workflow, checked at deploy
       } else if (is<EventWithDefinitions>(element, 'bpmn:ThrowEvent')) {
         this.#warnEventBinding(element, id);
       }

@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from './client.ts';
+import { TERMINAL } from '../ports.ts';
 import type {
   Commit,
+  FormField,
+  InboxItem,
+  InboxKind,
+  NewExecution,
+  TaskQuery,
+  TaskRecord,
+  TaskStatus,
+  Trigger,
+  WaitKind,
+  WaitRecord,
   ExecutionError,
   ExecutionRecord,
   ExecutionStatus,
@@ -13,7 +24,8 @@ import type {
   WorkflowRecord,
 } from '../ports.ts';
 
-const LIVE: ExecutionStatus[] = ['pending', 'running'];
+/** Statuses an engine process may hold (claim, renew). */
+const LIVE: ExecutionStatus[] = ['pending', 'running', 'waiting'];
 
 const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
 const parse = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
@@ -28,6 +40,7 @@ type ExecutionRow = {
   result: string | null;
   error: string | null;
   state: string | null;
+  variables: string | null;
   revision: number;
   owner: string | null;
   leaseUntil: Date | null;
@@ -35,6 +48,9 @@ type ExecutionRow = {
   startedAt: Date | null;
   endedAt: Date | null;
   updatedAt: Date;
+  parentId: string | null;
+  parentStep: string | null;
+  trigger: string | null;
 };
 type StepRow = {
   id: string;
@@ -60,8 +76,10 @@ const toExecution = (r: ExecutionRow): ExecutionRecord => ({
   ...r,
   status: r.status as ExecutionStatus,
   input: parse<Record<string, unknown>>(r.input) ?? {},
+  variables: parse<Record<string, unknown>>(r.variables),
   result: parse(r.result),
   error: parse<ExecutionError>(r.error),
+  trigger: parse<Trigger>(r.trigger),
 });
 const toStep = (r: StepRow): StepRecord => ({
   ...r,
@@ -70,6 +88,35 @@ const toStep = (r: StepRow): StepRecord => ({
   output: parse(r.output),
   error: parse<ExecutionError>(r.error),
 });
+
+type TaskRow = {
+  id: string;
+  executionId: string;
+  activityId: string;
+  name: string | null;
+  status: string;
+  assignee: string | null;
+  candidateGroups: string;
+  candidateUsers: string;
+  form: string | null;
+  createdAt: Date;
+  completedAt: Date | null;
+  completedBy: string | null;
+  result: string | null;
+};
+const toTask = (r: TaskRow): TaskRecord => ({
+  ...r,
+  status: r.status as TaskStatus,
+  candidateGroups: parse<string[]>(r.candidateGroups) ?? [],
+  candidateUsers: parse<string[]>(r.candidateUsers) ?? [],
+  form: parse<FormField[]>(r.form),
+  result: parse<Record<string, unknown>>(r.result),
+});
+type WaitRow = Omit<WaitRecord, 'kind'> & { kind: string };
+const toWait = (r: WaitRow): WaitRecord => ({ ...r, kind: r.kind as WaitKind });
+type InboxRow = Omit<InboxItem, 'kind' | 'payload'> & { kind: string; payload: string };
+const toInbox = (r: InboxRow): InboxItem => ({ ...r, kind: r.kind as InboxKind, payload: parse<Record<string, unknown>>(r.payload) ?? {} });
+const inboxRow = (i: InboxItem) => ({ ...i, payload: JSON.stringify(i.payload) });
 
 /** A commit whose fence did not hold: another process owns the execution now. */
 class Fenced extends Error {
@@ -128,7 +175,7 @@ export class PrismaStore implements Store {
     return { items: rows.map(toWorkflow), total };
   }
 
-  async createExecution(e: { id: string; workflowId: string; input: Record<string, unknown>; priority: number; owner?: string; leaseUntil?: Date }): Promise<ExecutionRecord> {
+  async createExecution(e: NewExecution): Promise<ExecutionRecord> {
     const row = await this.#db.execution.create({
       data: {
         id: e.id,
@@ -137,6 +184,8 @@ export class PrismaStore implements Store {
         priority: e.priority,
         input: JSON.stringify(e.input),
         ...(e.owner ? { owner: e.owner, leaseUntil: e.leaseUntil ?? null } : {}),
+        ...(e.parentId ? { parentId: e.parentId, parentStep: e.parentStep ?? null } : {}),
+        ...(e.trigger ? { trigger: JSON.stringify(e.trigger) } : {}),
       },
     });
     return toExecution(row);
@@ -163,10 +212,10 @@ export class PrismaStore implements Store {
       ...(q.workflowIds ? { workflowId: { in: q.workflowIds } } : {}),
     };
     const [rows, total] = await Promise.all([
-      this.#db.execution.findMany({ where, orderBy: { createdAt: 'desc' }, take: q.limit, skip: q.offset, omit: { state: true } }),
+      this.#db.execution.findMany({ where, orderBy: { createdAt: 'desc' }, take: q.limit, skip: q.offset, omit: { state: true, variables: true } }),
       this.#db.execution.count({ where }),
     ]);
-    return { items: rows.map((r) => toExecution({ ...r, state: null })), total };
+    return { items: rows.map((r) => toExecution({ ...r, state: null, variables: null })), total };
   }
 
   async claim(id: string, owner: string, leaseUntil: Date, now: Date): Promise<ExecutionRecord | null> {
@@ -195,6 +244,7 @@ export class PrismaStore implements Store {
             UPDATE "Execution" SET
               "status" = ${c.status},
               "state" = ${c.state},
+              "variables" = ${JSON.stringify(c.variables)},
               "revision" = ${c.revision + 1},
               "owner" = ${giveUp ? null : c.owner},
               "leaseUntil" = ${giveUp ? null : (c.lease as Date)},
@@ -222,6 +272,38 @@ export class PrismaStore implements Store {
                 "output" = COALESCE(excluded."output", "Step"."output"),
                 "error" = COALESCE(excluded."error", "Step"."error"),
                 "endedAt" = COALESCE(excluded."endedAt", "Step"."endedAt")`;
+          }
+          for (const t of c.tasks ?? []) {
+            // An answered task stays answered: a resumed engine re-reports it as open.
+            await tx.$executeRaw`
+              INSERT INTO "Task" ("id", "executionId", "activityId", "name", "status", "assignee", "candidateGroups",
+                                  "candidateUsers", "form", "createdAt", "completedAt", "completedBy", "result")
+              VALUES (${t.id}, ${t.executionId}, ${t.activityId}, ${t.name}, ${t.status}, ${t.assignee}, ${JSON.stringify(t.candidateGroups)},
+                      ${JSON.stringify(t.candidateUsers)}, ${json(t.form)}, ${t.createdAt}, ${t.completedAt}, ${t.completedBy}, ${json(t.result)})
+              ON CONFLICT ("id") DO UPDATE SET
+                "status" = CASE WHEN excluded."status" = 'open' THEN "Task"."status" ELSE excluded."status" END,
+                "completedAt" = COALESCE("Task"."completedAt", excluded."completedAt"),
+                "completedBy" = COALESCE("Task"."completedBy", excluded."completedBy"),
+                "result" = COALESCE("Task"."result", excluded."result")`;
+          }
+          for (const w of c.waits ?? []) {
+            await tx.$executeRaw`
+              INSERT INTO "Wait" ("id", "executionId", "activityId", "kind", "name", "correlationKey", "dueAt", "createdAt")
+              VALUES (${w.id}, ${w.executionId}, ${w.activityId}, ${w.kind}, ${w.name}, ${w.correlationKey}, ${w.dueAt}, ${w.createdAt})
+              ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "correlationKey" = excluded."correlationKey", "dueAt" = excluded."dueAt"`;
+          }
+          for (const id of c.dropWaits ?? []) await tx.$executeRaw`DELETE FROM "Wait" WHERE "id" = ${id}`;
+          for (const id of c.consumed ?? []) await tx.$executeRaw`DELETE FROM "Inbox" WHERE "id" = ${id}`;
+          if (TERMINAL.has(c.status)) {
+            // an ended execution waits for nothing; what arrives for it now is never applied
+            await tx.$executeRaw`DELETE FROM "Wait" WHERE "executionId" = ${c.id}`;
+            await tx.$executeRaw`DELETE FROM "Inbox" WHERE "executionId" = ${c.id}`;
+          }
+          for (const i of c.deliver ?? []) {
+            await tx.$executeRaw`
+              INSERT INTO "Inbox" ("id", "executionId", "kind", "target", "targetStep", "payload", "createdAt")
+              VALUES (${i.id}, ${i.executionId}, ${i.kind}, ${i.target}, ${i.targetStep}, ${JSON.stringify(i.payload)}, ${i.createdAt})
+              ON CONFLICT ("id") DO NOTHING`;
           }
         },
         { maxWait: 30_000, timeout: 30_000 },
@@ -251,11 +333,13 @@ export class PrismaStore implements Store {
 
   async findAdoptable(now: Date, pendingBefore: Date, limit: number): Promise<string[]> {
     const free = [{ owner: null }, { leaseUntil: { lt: now } }];
+    const woken = await this.#wokenIds(now);
     const rows = await this.#db.execution.findMany({
       where: {
         OR: [
           { status: 'running', OR: free },
           { status: 'pending', createdAt: { lt: pendingBefore }, OR: free },
+          ...(woken.length ? [{ status: 'waiting', id: { in: woken }, OR: free }] : []),
         ],
       },
       select: { id: true },
@@ -263,6 +347,87 @@ export class PrismaStore implements Store {
       take: limit,
     });
     return rows.map((r) => r.id);
+  }
+
+  async findWoken(owner: string, now: Date): Promise<string[]> {
+    const woken = await this.#wokenIds(now);
+    if (!woken.length) return [];
+    const rows = await this.#db.execution.findMany({ where: { id: { in: woken }, owner }, select: { id: true } });
+    return rows.map((r) => r.id);
+  }
+
+  /** Executions with an inbox item or a due timer (bounded: the rest come on the next sweep). */
+  async #wokenIds(now: Date): Promise<string[]> {
+    const [due, delivered] = await Promise.all([
+      this.#db.wait.findMany({ where: { kind: 'timer', dueAt: { lte: now } }, select: { executionId: true }, distinct: ['executionId'], take: 1000 }),
+      this.#db.inbox.findMany({ select: { executionId: true }, distinct: ['executionId'], take: 1000 }),
+    ]);
+    return [...new Set([...due, ...delivered].map((r) => r.executionId))];
+  }
+
+  async getTask(id: string): Promise<TaskRecord | null> {
+    const row = await this.#db.task.findUnique({ where: { id } });
+    return row ? toTask(row) : null;
+  }
+
+  async listTasks(q: TaskQuery): Promise<Page<TaskRecord>> {
+    const where = {
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.executionId ? { executionId: q.executionId } : {}),
+      ...(q.assignee ? { assignee: q.assignee } : {}),
+      // candidateGroups is a JSON array of strings: match the quoted name
+      ...(q.candidateGroup ? { candidateGroups: { contains: JSON.stringify(q.candidateGroup) } } : {}),
+    };
+    const [rows, total] = await Promise.all([
+      this.#db.task.findMany({ where, orderBy: { createdAt: 'asc' }, take: q.limit, skip: q.offset }),
+      this.#db.task.count({ where }),
+    ]);
+    return { items: rows.map(toTask), total };
+  }
+
+  async answerTask(id: string, by: string | null, result: Record<string, unknown>, now: Date) {
+    return this.#db.$transaction(async (tx) => {
+      const { count } = await tx.task.updateMany({
+        where: { id, status: 'open' },
+        data: { status: 'completing', completedBy: by, completedAt: now, result: JSON.stringify(result) },
+      });
+      const row = await tx.task.findUnique({ where: { id } });
+      if (!row) return null;
+      const task = toTask(row);
+      if (count !== 1) return { ok: false as const, task };
+      await tx.inbox.create({
+        data: inboxRow({ id: randomUUID(), executionId: task.executionId, kind: 'task', target: task.activityId, targetStep: task.id, payload: result, createdAt: now }),
+      });
+      return { ok: true as const, task };
+    });
+  }
+
+  async deliver(items: InboxItem[]): Promise<void> {
+    if (items.length) await this.#db.inbox.createMany({ data: items.map(inboxRow) });
+  }
+
+  async inbox(executionId: string): Promise<InboxItem[]> {
+    const rows = await this.#db.inbox.findMany({ where: { executionId }, orderBy: { createdAt: 'asc' } });
+    return rows.map(toInbox);
+  }
+
+  async findWaits(q: { kind: WaitKind; name: string; correlationKey?: string; executionId?: string }): Promise<WaitRecord[]> {
+    const rows = await this.#db.wait.findMany({
+      where: {
+        kind: q.kind,
+        name: q.name,
+        ...(q.correlationKey !== undefined ? { correlationKey: q.correlationKey } : {}),
+        ...(q.executionId ? { executionId: q.executionId } : {}),
+      },
+      orderBy: { createdAt: 'asc' },
+      take: 10_000,
+    });
+    return rows.map(toWait);
+  }
+
+  async getWaits(executionId: string): Promise<WaitRecord[]> {
+    const rows = await this.#db.wait.findMany({ where: { executionId }, orderBy: { createdAt: 'asc' } });
+    return rows.map(toWait);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import type { CommandBus, EngineCommand } from '../ports.ts';
 
 /** The queue every engine process consumes; its name cannot clash with a connector's (they have no `_`). */
@@ -13,6 +14,7 @@ export class BullMqCommandBus implements CommandBus {
   readonly #queue: Queue;
   #worker: Worker | null = null;
   #workerConnection: Redis | null = null;
+  #subscriber: Redis | null = null;
 
   constructor(opts: { connection: Redis; prefix: string; concurrency?: number }) {
     this.#connection = opts.connection;
@@ -22,9 +24,12 @@ export class BullMqCommandBus implements CommandBus {
     this.#queue.on('error', () => {});
   }
 
-  async send(command: EngineCommand): Promise<void> {
+  async send(command: EngineCommand, opts: { at?: Date; dedupeId?: string } = {}): Promise<void> {
+    const delay = opts.at ? Math.max(0, opts.at.getTime() - Date.now()) : 0;
     await this.#queue.add(command.type, command, {
-      jobId: `${command.type}-${command.executionId}`,
+      // A start is sent once per execution; a wake is a new job unless it names what it is for.
+      jobId: command.type === 'start' ? `start-${command.executionId}` : `wake-${opts.dedupeId ?? randomUUID()}`,
+      ...(delay > 0 ? { delay } : {}),
       removeOnComplete: { age: 3600 },
       removeOnFail: { age: 24 * 3600 },
       attempts: 5,
@@ -44,7 +49,30 @@ export class BullMqCommandBus implements CommandBus {
     await this.#worker.waitUntilReady();
   }
 
+  get #channel(): string {
+    return `${this.#prefix}:${ENGINE_QUEUE}:broadcast`;
+  }
+
+  async broadcast(command: EngineCommand): Promise<void> {
+    await this.#connection.publish(this.#channel, JSON.stringify(command));
+  }
+
+  async onBroadcast(handler: (command: EngineCommand) => void): Promise<void> {
+    // A subscribed connection can do nothing else: this one is ours to close.
+    this.#subscriber ??= this.#connection.duplicate();
+    this.#subscriber.on('message', (channel: string, text: string) => {
+      if (channel !== this.#channel) return;
+      try {
+        handler(JSON.parse(text) as EngineCommand);
+      } catch {
+        /* not ours */
+      }
+    });
+    await this.#subscriber.subscribe(this.#channel);
+  }
+
   async close(): Promise<void> {
+    this.#subscriber?.disconnect();
     await this.#worker?.close();
     this.#workerConnection?.disconnect();
     await this.#queue.close();

@@ -84,6 +84,17 @@ export class BullMqDispatcher implements Dispatcher {
     return { status: 'pending' };
   }
 
+  async cancel(job: { jobId: string; activity: string }): Promise<boolean> {
+    const found = await Job.fromId(this.queue(connectorOf(job.activity)), job.jobId);
+    if (!found) return false;
+    try {
+      await found.remove(); // refused while a worker holds the job's lock
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   onOutcome(listener: (jobId: string, outcome: JobOutcome) => void): void {
     this.#listeners.push(listener);
     if (this.#events.length) return;
