@@ -47,6 +47,12 @@ export function executionView(v: ExecutionView) {
     start_time: iso(v.startedAt),
     end_time: iso(v.endedAt),
     input: v.input,
+    trigger: v.trigger ?? { kind: 'manual' },
+    parent_execution_id: v.parentId,
+    waiting_for: [
+      ...v.tasks.map((t) => ({ kind: 'task', activity_id: t.activityId, task_id: t.id, name: t.name, assignee: t.assignee, candidate_groups: t.candidateGroups })),
+      ...v.waits.map((w) => ({ kind: w.kind, activity_id: w.activityId, name: w.name, correlation_key: w.correlationKey, due_at: iso(w.dueAt) })),
+    ],
     result: v.result,
     error: v.error,
     steps: v.steps.map((s) => ({
