@@ -5,6 +5,7 @@ import type { Logger } from '../engine/log.ts';
 import type { Store } from '../engine/ports.ts';
 import type { WorkflowCatalog } from '../engine/workflows.ts';
 import { errorHandler, notFoundRoute } from './errors.ts';
+import { connectorsRouter } from './routes/connectors.ts';
 import { executionsRouter } from './routes/executions.ts';
 import { workflowsRouter } from './routes/workflows.ts';
 
@@ -40,6 +41,7 @@ export function createApp(s: Services): Express {
   const executions = executionsRouter(s);
   app.use('/workflows', workflows);
   app.use('/executions', executions);
+  app.use('/connectors', connectorsRouter(s));
   // IntelliGuard API v2 paths, for existing clients
   app.use('/api/v2/workflows/executions', executions);
   app.use('/api/v2/executions', executions);
