@@ -2,22 +2,22 @@ import type { Redis } from 'ioredis';
 import type { RateLimit } from '../define.ts';
 
 // A token bucket: `max` tokens, refilled continuously at max/perMs. One script, so workers share it.
+// Integer arithmetic: a token is `per` units, the bucket holds max*per, and each ms adds `max` units.
 const TAKE = `
 local now = tonumber(ARGV[1])
 local max = tonumber(ARGV[2])
 local per = tonumber(ARGV[3])
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(b[1])
+local b = redis.call('HMGET', KEYS[1], 'units', 'ts')
+local units = tonumber(b[1])
 local ts = tonumber(b[2])
-if tokens == nil or ts == nil then tokens = max ts = now end
-local rate = max / per
+if units == nil or ts == nil then units = max * per ts = now end
 if now > ts then
-  tokens = math.min(max, tokens + (now - ts) * rate)
+  units = math.min(max * per, units + (now - ts) * max)
   ts = now
 end
 local wait = 0
-if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) / rate) end
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens), 'ts', string.format('%d', ts))
+if units >= per then units = units - per else wait = math.ceil((per - units) / max) end
+redis.call('HSET', KEYS[1], 'units', string.format('%d', units), 'ts', string.format('%d', ts))
 redis.call('PEXPIRE', KEYS[1], math.ceil(per * 2))
 return wait`;
 
