@@ -33,6 +33,10 @@ const schema = z.object({
   JOB_ATTEMPTS: ms.default(3),
   HTTP_BODY_LIMIT: z.string().default('1mb'),
   EXECUTE_WAIT_MS: ms.default(30_000),
+  // Connectors (docs/connectors.md). SOAR_CRED_<NAME>_<FIELD> and SOAR_CONNECTOR_<CONNECTOR>_<KEY> are
+  // read by the worker per connector, so they have no fixed names here.
+  SOAR_SECRETS_FILE: z.string().min(1).optional(),
+  SOAR_CONNECTORS_FILE: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof schema>;
