@@ -35,6 +35,10 @@ const schema = z.object({
   EXECUTE_WAIT_MS: ms.default(30_000),
   EXPRESSION_TIMEOUT_MS: ms.default(1_000),
   EXPRESSION_MAX_DEPTH: ms.default(500),
+  // Connectors (docs/connectors.md). SOAR_CRED_<NAME>_<FIELD> and SOAR_CONNECTOR_<CONNECTOR>_<KEY> are
+  // read by the worker per connector, so they have no fixed names here.
+  SOAR_SECRETS_FILE: z.string().min(1).optional(),
+  SOAR_CONNECTORS_FILE: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -6,6 +6,7 @@ import type { Logger } from '../engine/log.ts';
 import type { Store } from '../engine/ports.ts';
 import type { WorkflowCatalog } from '../engine/workflows.ts';
 import { errorHandler, notFoundRoute } from './errors.ts';
+import { connectorsRouter } from './routes/connectors.ts';
 import { executionsRouter } from './routes/executions.ts';
 import { eventsRouter, executionMessages, tasksRouter } from './routes/tasks.ts';
 import { workflowsRouter } from './routes/workflows.ts';
@@ -51,6 +52,7 @@ export function createApp(s: Services): Express {
   app.use('/api/v2/tasks', tasks);
   app.use('/api/v2/executions', messages);
   app.use('/api/v2', events);
+  app.use('/connectors', connectorsRouter(s));
   // IntelliGuard API v2 paths, for existing clients
   app.use('/api/v2/workflows/executions', executions);
   app.use('/api/v2/executions', executions);

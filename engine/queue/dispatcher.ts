@@ -63,7 +63,8 @@ export class BullMqDispatcher implements Dispatcher {
             opts: {
               jobId: r.jobId,
               attempts: this.#o.attempts(r.activity),
-              backoff: { type: 'exponential', delay: this.#o.backoffMs(r.activity) },
+              // the worker's backoffStrategy computes the delay: the activity's policy with jitter, or the API's Retry-After
+              backoff: { type: 'custom', delay: this.#o.backoffMs(r.activity) },
               removeOnComplete: { age: this.#o.retentionS },
               removeOnFail: { age: this.#o.retentionS },
               // BullMQ runs lower numbers sooner, and jobs with none before all others: always set one.
