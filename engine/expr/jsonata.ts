@@ -77,9 +77,9 @@ export function compileExpression(text: string): CompiledExpression {
     throw new ExpressionError('EXPRESSION_SYNTAX', `jsonata syntax error${at} in ${excerpt(text)}: ${e.message ?? String(err)}`, e.position);
   }
   // jsonata's typings name assign()'s key a string; it binds symbols as well, and 2.x only reads these two by symbol
-  const assign = expr.assign as (name: string | symbol, value: unknown) => void;
-  assign(ENTRY, onEntry);
-  assign(EXIT, onExit);
+  const hooks = expr as unknown as { assign(name: symbol, value: unknown): void };
+  hooks.assign(ENTRY, onEntry);
+  hooks.assign(EXIT, onExit);
   const compiled: CompiledExpression = Object.freeze({ text });
   handles.set(compiled, expr);
   cache.set(text, compiled);
