@@ -20,6 +20,7 @@ import {
 } from './model.ts';
 import { parseBpmn, type ParsedBpmn } from './parse.ts';
 import { SERVICE_TASK_TYPES, activityOf, bindingProblems } from './task-binding.ts';
+import { mappingSites } from '../io.ts';
 
 export type { Problem };
 export { activityOf };
@@ -205,13 +206,16 @@ class Checker {
       const id = idOf(element, owner);
       this.#warnListeners(element);
       for (const reason of valueProblems(element, id)) this.#findings.problem(id, reason);
+      for (const site of mappingSites(element, id)) this.#expression(site);
       if (SERVICE_TASK_TYPES.has(element.$type)) {
         const task = element as BaseElement & ServiceTaskLike;
         for (const reason of bindingProblems(task, this.#hasActivity)) this.#findings.problem(id, reason);
         const activity = activityOf(task);
         if (activity) tasks.push({ id, ...(element.name ? { name: element.name } : {}), type: element.$type, activity });
       } else if (is<ScriptTask>(element, 'bpmn:ScriptTask')) {
-        this.#expression({ kind: 'script', element: id, language: element.scriptFormat, body: element.script });
+        const zeebe = element.extensionElements?.values?.find((v) => v.$type === 'zeebe:Script') as { expression?: string } | undefined;
+        if (zeebe) this.#expression({ kind: 'mapping', element: id, syntax: 'zeebe', what: 'zeebe:script expression', body: zeebe.expression });
+        else this.#expression({ kind: 'script', element: id, language: element.scriptFormat, body: element.script });
       } else if (is<SequenceFlow>(element, 'bpmn:SequenceFlow') && element.conditionExpression) {
         const c = element.conditionExpression;
         this.#expression({ kind: 'condition', element: id, language: c.language, body: c.body });
