@@ -431,7 +431,7 @@ class Instance {
   /** signals thrown here, for other executions and signal start events, sent with the next commit */
   #thrown: Array<{ name: string; payload: Record<string, unknown> }> = [];
   /** call activities to start once the commit that records them is written */
-  #calls: Array<{ activityId: string; activation: string; stepId: string; key: string; version?: number }> = [];
+  #calls: Array<{ activityId: string; activation: string; stepId: string; key: string; input: Record<string, unknown>; version?: number }> = [];
   /**
    * INVARIANT: the execution's variables are this ONE object: the input to begin with, then each
    * task's output under its id (or result variable). Every expression reads it; every commit saves it.
@@ -630,6 +630,7 @@ class Instance {
       log.warn(`${item.kind} delivered to an execution no longer waiting for it; dropped`, { executionId: this.id, activityId: item.target });
       return;
     }
+    if (item.kind === 'child' && activation && !api) return this.#applyIterationEnd(item, activation);
     if (!api || !activation) {
       log.warn(`${item.kind === 'task' ? 'task answer' : 'called execution end'} arrived for an activity no longer waiting; dropped`, {
         executionId: this.id,
@@ -650,6 +651,19 @@ class Instance {
         api.fail(err);
       }
     }
+  }
+
+  /**
+   * The end of the execution one iteration of a multi-instance call activity called. bpmn-engine
+   * lists only the loop's root as waiting: the iteration is signalled by its execution id, with the
+   * result in the message, which the loop collects (and a state saved meanwhile keeps).
+   */
+  #applyIterationEnd(item: InboxItem, activation: string): void {
+    const p = item.payload as { status?: string; result?: unknown; error?: ExecutionError };
+    const execution = this.#engine!.execution as unknown as { signal(m: unknown): void };
+    if (p.status === 'completed') return execution.signal({ id: item.target, executionId: activation, result: p.result ?? null });
+    const root = postponedOf(this.#engine).find((a) => a.id === item.target);
+    root?.fail(Object.assign(new Error(`called execution ${p.status}: ${p.error?.message ?? 'no reason given'}`), { code: p.error?.code }));
   }
 
   #dispatch(activity: BpmnActivity, message: BpmnMessage, callback: PendingTask['callback']): void {
@@ -772,7 +786,8 @@ class Instance {
     const loop = behaviour.loopCharacteristics as { behaviour?: { extensionElements?: { values?: Array<{ $type: string; outputCollection?: string }> } } } | undefined;
     if (loop && Array.isArray(api.content.output) && api.content.isRootScope) {
       const zeebe = loop.behaviour?.extensionElements?.values?.find((v) => v.$type === 'zeebe:LoopCharacteristics');
-      output[zeebe?.outputCollection ?? name] = api.content.output;
+      const outputs = api.type === 'bpmn:CallActivity' ? api.content.output.map((o: { result?: unknown } | null) => o?.result ?? null) : api.content.output;
+      output[zeebe?.outputCollection ?? name] = outputs;
       return;
     }
     if (api.type === 'bpmn:ScriptTask' && !loop && api.content.output !== undefined) output[name] = api.content.output;
@@ -857,7 +872,15 @@ class Instance {
     const step = this.#step(api.id, api.type, api.name, api.executionId);
     step.status = 'waiting';
     this.#dirtySteps.set(step.id, step);
-    this.#calls.push({ activityId: api.id, activation: api.executionId, stepId: step.id, key: call.key, ...(call.version !== undefined ? { version: call.version } : {}) });
+    // an iteration of a multi-instance call passes its item, e.g. the IOC it enriches
+    const loop = this.#behaviourOf(api.id).loopCharacteristics as { behaviour?: { elementVariable?: string } } | undefined;
+    const input = variablesOf(this.#vars, api.content as Record<string, unknown>, loop ? (loop.behaviour?.elementVariable ?? 'item') : undefined);
+    this.#calls.push({ activityId: api.id, activation: api.executionId, stepId: step.id, key: call.key, input: { ...input }, ...(call.version !== undefined ? { version: call.version } : {}) });
+  }
+
+  #behaviourOf(activityId: string): Record<string, unknown> {
+    const execution = this.#engine?.execution as unknown as { getActivityById(id: string): { behaviour?: Record<string, unknown> } | undefined } | undefined;
+    return execution?.getActivityById(activityId)?.behaviour ?? {};
   }
 
   /** An activation ended or was discarded: its waits close, its task closes, its job is taken back. */
@@ -1087,10 +1110,9 @@ class Instance {
     }
   }
 
-  async #startCall(c: { activityId: string; activation: string; stepId: string; key: string; version?: number }): Promise<void> {
-    const variables = { ...this.#vars };
+  async #startCall(c: { activityId: string; activation: string; stepId: string; key: string; input: Record<string, unknown>; version?: number }): Promise<void> {
     try {
-      await this.#rt.startChild(this.id, c.stepId, c.key, c.version, variables, this.#record.priority);
+      await this.#rt.startChild(this.id, c.stepId, c.key, c.version, c.input, this.#record.priority);
     } catch (err) {
       this.#rt.logger.error('could not start the called execution', { executionId: this.id, activityId: c.activityId, err: (err as Error).message });
       const api = findPostponed(postponedOf(this.#engine), c.activation);

@@ -176,20 +176,34 @@ export async function deployPlaybooks(dir: string, catalog: WorkflowCatalog, log
     return { deployed: [], failed: [] };
   }
   const deployed: string[] = [];
-  const failed: string[] = [];
-  for (const file of files) {
-    const xml = await readFile(join(abs, file), 'utf8');
-    try {
-      const r = await catalog.deployIfChanged(xml);
-      if (r) {
-        deployed.push(file);
-        logger.info('playbook deployed', { file, workflowId: r.workflow.id, key: r.workflow.key, version: r.workflow.version });
+  const errors = new Map<string, unknown>();
+  // A playbook may call another one (a call activity), which must be deployed first: deploy in
+  // rounds until a round deploys nothing more.
+  let pending = files;
+  for (let progress = true; pending.length && progress; ) {
+    progress = false;
+    const next: string[] = [];
+    for (const file of pending) {
+      const xml = await readFile(join(abs, file), 'utf8');
+      try {
+        const r = await catalog.deployIfChanged(xml);
+        progress = true;
+        errors.delete(file);
+        if (r) {
+          deployed.push(file);
+          logger.info('playbook deployed', { file, workflowId: r.workflow.id, key: r.workflow.key, version: r.workflow.version });
+        }
+      } catch (err) {
+        errors.set(file, err);
+        next.push(file);
       }
-    } catch (err) {
-      failed.push(file);
-      const details = err instanceof SoarError ? err.details.map((d) => `${d.element ?? ''}: ${d.reason}`) : [(err as Error).message];
-      logger.error(`playbook ${file} was not deployed`, { file, problems: details });
     }
+    pending = next;
   }
+  for (const [file, err] of errors) {
+    const details = err instanceof SoarError ? err.details.map((d) => `${d.element ?? ''}: ${d.reason}`) : [(err as Error).message];
+    logger.error(`playbook ${file} was not deployed`, { file, problems: details });
+  }
+  const failed = [...errors.keys()];
   return { deployed, failed };
 }
