@@ -82,7 +82,17 @@ export class Deliveries {
    * it; when none waits, starts every playbook whose message start event has that name.
    */
   async correlate(name: string, correlationKey: string | undefined, payload: Record<string, unknown>): Promise<Correlation> {
-    const waits = await this.#store.findWaits({ kind: 'message', name, ...(correlationKey !== undefined ? { correlationKey } : {}) });
+    let waits = await this.#store.findWaits({ kind: 'message', name, ...(correlationKey !== undefined ? { correlationKey } : {}) });
+    if (correlationKey === undefined) {
+      // a message without a key must not reach every execution subscribed by key (every open alert)
+      const unkeyed = waits.filter((w) => w.correlationKey === null);
+      if (waits.length && !unkeyed.length) {
+        throw new SoarError('BAD_REQUEST', `the executions waiting for the message ${name} are subscribed by correlation key: give correlation_key`, [
+          { field: 'correlation_key', reason: 'required for this message' },
+        ]);
+      }
+      waits = unkeyed;
+    }
     if (waits.length) {
       await this.#deliver('message', waits, payload);
       return { delivered: unique(waits.map((w) => w.executionId)), started: [] };

@@ -625,12 +625,15 @@ class Instance {
         api.signal({ ...item.payload });
         return;
       }
-      const ref = this.#compiled!.shape.catches.get(item.target)?.refId;
+      // the activation is unknown only when the wait was opened before a recovery and not re-announced
+      const ref = activation ? undefined : this.#compiled!.shape.catches.get(item.target)?.refId;
       if (ref) return void (this.#engine!.execution as unknown as { signal(m: unknown): void }).signal({ ...item.payload, id: ref });
       log.warn(`${item.kind} delivered to an execution no longer waiting for it; dropped`, { executionId: this.id, activityId: item.target });
       return;
     }
-    if (item.kind === 'child' && activation && !api) return this.#applyIterationEnd(item, activation);
+    if (item.kind === 'child' && activation && !api && this.#behaviourOf(item.target).loopCharacteristics && postponedOf(this.#engine).some((a) => a.id === item.target)) {
+      return this.#applyIterationEnd(item, activation);
+    }
     if (!api || !activation) {
       log.warn(`${item.kind === 'task' ? 'task answer' : 'called execution end'} arrived for an activity no longer waiting; dropped`, {
         executionId: this.id,
@@ -1008,6 +1011,18 @@ class Instance {
    */
   async #commitOnce(): Promise<void> {
     const rt = this.#rt;
+    // Signals thrown here go to the executions waiting for them, in this commit. Looked up first:
+    // everything below is taken in one synchronous snapshot, so the state saved and the rows
+    // written with it describe the same moment.
+    const thrown = this.#thrown.splice(0);
+    const signalled: InboxItem[] = [];
+    for (const [n, sig] of thrown.entries()) {
+      const waits = await rt.store.findWaits({ kind: 'signal', name: sig.name }).catch(() => []);
+      for (const w of waits) {
+        if (w.executionId === this.id) continue; // bpmn-engine delivered it here already
+        signalled.push({ id: uuidFrom(`${this.id}:${this.#revision}:${n}:${w.id}`), executionId: w.executionId, kind: 'signal', target: w.activityId, targetStep: w.id, payload: sig.payload, createdAt: rt.clock.now() });
+      }
+    }
     const dispatches = this.#toDispatch.splice(0);
     const inspections = this.#toInspect.splice(0);
     const steps = [...this.#dirtySteps.values()];
@@ -1022,18 +1037,10 @@ class Instance {
     this.#consumed = [];
     const calls = this.#calls;
     this.#calls = [];
-    const thrown = this.#thrown;
-    this.#thrown = [];
-    const signalled: InboxItem[] = [];
-    for (const sig of thrown) {
-      const waits = await rt.store.findWaits({ kind: 'signal', name: sig.name }).catch(() => []);
-      for (const w of waits) {
-        if (w.executionId === this.id) continue; // bpmn-engine delivered it here already
-        signalled.push({ id: uuidFrom(`${this.id}:${this.#revision}:${w.id}`), executionId: w.executionId, kind: 'signal', target: w.activityId, targetStep: w.id, payload: sig.payload, createdAt: rt.clock.now() });
-      }
-    }
     const ended = this.#ended;
-    const status: ExecutionStatus = ended ? ended.status : this.#pending.size || this.#busy ? 'running' : 'waiting';
+    // Calls to start keep the execution held (running) until their children exist: given up as
+    // waiting first, a crash before the child is created would leave it waiting for nothing.
+    const status: ExecutionStatus = ended ? ended.status : this.#pending.size || this.#busy || calls.length ? 'running' : 'waiting';
     const release = ended !== null || status === 'waiting';
     const parent = ended && this.#record.parentId && this.#record.parentStep ? { id: this.#record.parentId, step: this.#record.parentStep } : null;
     let state: string | null = null;
@@ -1098,8 +1105,10 @@ class Instance {
     if (dispatches.length) await this.#enqueue(dispatches);
     for (const d of dispatches) rt.logger.debug('task dispatched', { executionId: this.id, activityId: d.activityId, jobId: d.jobId });
     if (inspections.length) await this.#inspect(inspections);
-    for (const w of waits) if (w.kind === 'timer' && w.dueAt) rt.nudge(this.id, 'timer', w.dueAt, `${w.id}-${w.dueAt.getTime()}`);
+    // a recovered instance re-announces its timers: a new wake each time, as the earlier one may have come early
+    for (const w of waits) if (w.kind === 'timer' && w.dueAt) rt.nudge(this.id, 'timer', w.dueAt, `${w.id}-${w.dueAt.getTime()}-${this.#revision}`);
     for (const c of calls) await this.#startCall(c);
+    if (calls.length) this.#again = true; // commit again, now that the children exist
     if (parent) rt.nudge(parent.id, 'child');
     for (const id of new Set(signalled.map((i) => i.executionId))) rt.nudge(id, 'signal');
     for (const sig of thrown) await rt.startOnSignal(sig.name, sig.payload);

@@ -227,6 +227,11 @@ for (const db of databases) {
       assert.equal(late.status, 409, 'an execution no longer waiting refuses the message');
       const nobody = await api('POST', '/messages', { name: 'alert-closed', correlation_key: 'A-404' });
       assert.equal(nobody.status, 404);
+      const three = await run('wait-close', { alert: { id: 'A-3' } });
+      await waiting(three);
+      const keyless = await api('POST', '/messages', { name: 'alert-closed', payload: {} });
+      assert.equal(keyless.status, 400, 'a message without a key does not reach executions subscribed by key');
+      assert.equal((await system.store.getExecution(three))?.status, 'waiting');
     });
 
     it('broadcasts a signal to every waiting execution and starts playbooks with that signal start event', async () => {
@@ -427,6 +432,10 @@ for (const db of databases) {
       });
       assert.equal(runs.length, 2);
       assert.ok(runs.every((e) => e.trigger?.kind === 'timer'));
+      // R2: a third period passes without a third execution
+      const last = Math.max(...runs.map((e) => e.createdAt.getTime()));
+      await eventually('one more period', async () => Date.now() > last + 600);
+      assert.equal((await system.store.listExecutions({ workflowIds: [wf.id], limit: 10, offset: 0 })).total, 2);
     });
 
     it('fails only the step of a runaway expression, within the limit, while other executions go on', async () => {

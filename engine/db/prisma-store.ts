@@ -299,12 +299,7 @@ export class PrismaStore implements Store {
             await tx.$executeRaw`DELETE FROM "Wait" WHERE "executionId" = ${c.id}`;
             await tx.$executeRaw`DELETE FROM "Inbox" WHERE "executionId" = ${c.id}`;
           }
-          for (const i of c.deliver ?? []) {
-            await tx.$executeRaw`
-              INSERT INTO "Inbox" ("id", "executionId", "kind", "target", "targetStep", "payload", "createdAt")
-              VALUES (${i.id}, ${i.executionId}, ${i.kind}, ${i.target}, ${i.targetStep}, ${JSON.stringify(i.payload)}, ${i.createdAt})
-              ON CONFLICT ("id") DO NOTHING`;
-          }
+          for (const i of c.deliver ?? []) await insertInbox(tx, i);
         },
         { maxWait: 30_000, timeout: 30_000 },
       );
@@ -403,7 +398,10 @@ export class PrismaStore implements Store {
   }
 
   async deliver(items: InboxItem[]): Promise<void> {
-    if (items.length) await this.#db.inbox.createMany({ data: items.map(inboxRow) });
+    if (!items.length) return;
+    await this.#db.$transaction(async (tx) => {
+      for (const i of items) await insertInbox(tx, i);
+    });
   }
 
   async inbox(executionId: string): Promise<InboxItem[]> {
@@ -412,17 +410,18 @@ export class PrismaStore implements Store {
   }
 
   async findWaits(q: { kind: WaitKind; name: string; correlationKey?: string; executionId?: string }): Promise<WaitRecord[]> {
-    const rows = await this.#db.wait.findMany({
-      where: {
-        kind: q.kind,
-        name: q.name,
-        ...(q.correlationKey !== undefined ? { correlationKey: q.correlationKey } : {}),
-        ...(q.executionId ? { executionId: q.executionId } : {}),
-      },
-      orderBy: { createdAt: 'asc' },
-      take: 10_000,
-    });
-    return rows.map(toWait);
+    const where = {
+      kind: q.kind,
+      name: q.name,
+      ...(q.correlationKey !== undefined ? { correlationKey: q.correlationKey } : {}),
+      ...(q.executionId ? { executionId: q.executionId } : {}),
+    };
+    const all: WaitRecord[] = [];
+    for (;;) {
+      const rows = await this.#db.wait.findMany({ where, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: 5000, skip: all.length });
+      all.push(...rows.map(toWait));
+      if (rows.length < 5000) return all;
+    }
   }
 
   async getWaits(executionId: string): Promise<WaitRecord[]> {
@@ -433,6 +432,20 @@ export class PrismaStore implements Store {
   async close(): Promise<void> {
     await this.#close();
   }
+}
+
+type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
+
+/**
+ * Puts an item in an execution's inbox, only while the execution is live: what arrives for an
+ * ended execution would never be applied, and would only make every sweep look at it.
+ */
+async function insertInbox(tx: Tx, i: InboxItem): Promise<void> {
+  await tx.$executeRaw`
+    INSERT INTO "Inbox" ("id", "executionId", "kind", "target", "targetStep", "payload", "createdAt")
+    SELECT ${i.id}, ${i.executionId}, ${i.kind}, ${i.target}, ${i.targetStep}, ${JSON.stringify(i.payload)}, ${i.createdAt}
+    WHERE EXISTS (SELECT 1 FROM "Execution" WHERE "id" = ${i.executionId} AND "status" IN ('pending', 'running', 'waiting'))
+    ON CONFLICT ("id") DO NOTHING`;
 }
 
 /** A counting semaphore: at most `limit` holders at once, the rest wait in order. */
