@@ -1,26 +1,22 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { System } from '../engine/system.ts';
-import { createApp } from '../server/app.ts';
-import { databases, eventually, fixture, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
+import { databases, eventually, fixture, startTestSystem, testEnv, type TestEnv, serve } from './support/env.ts';
 
 describe(`HTTP API (${databases[0]})`, () => {
   let t: TestEnv;
   let system: System;
-  let server: Server;
+  let server: Awaited<ReturnType<typeof serve>>;
   let base: string;
 
   before(async () => {
     t = await testEnv(databases[0]!);
     system = await startTestSystem(t, { HTTP_BODY_LIMIT: '64kb' });
-    server = createApp(system).listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await serve(system);
+    base = server.base;
   });
   after(async () => {
-    await new Promise((r) => server.close(r));
+    await server?.close();
     await system.close();
     await t.cleanup();
   });

@@ -1,10 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { createApp } from '../server/app.ts';
 import type { System } from '../engine/system.ts';
-import { databases, ended, eventually, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
+import { databases, ended, eventually, startTestSystem, testEnv, type TestEnv, serve } from './support/env.ts';
 import { json, startHttpServer } from './support/http-server.ts';
 
 /** A definitions document around one process; `defs` adds root elements (messages, signals). */
@@ -33,7 +30,7 @@ for (const db of databases) {
   describe(`BPMN coverage (${db})`, () => {
     let t: TestEnv;
     let system: System;
-    let server: Server;
+    let server: Awaited<ReturnType<typeof serve>>;
     let base: string;
 
     const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> => {
@@ -59,12 +56,11 @@ for (const db of databases) {
     before(async () => {
       t = await testEnv(db);
       system = await startTestSystem(t, { ENGINE_HOT_IDLE_MS: '50' });
-      server = createApp(system).listen(0, '127.0.0.1');
-      await new Promise((r) => server.once('listening', r));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      server = await serve(system);
+      base = server.base;
     });
     after(async () => {
-      await new Promise((r) => server.close(r));
+      await server?.close();
       await system.close();
       await t.cleanup();
     });

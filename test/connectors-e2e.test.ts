@@ -1,12 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { System } from '../engine/system.ts';
-import { createApp } from '../server/app.ts';
-import { databases, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
+import { databases, startTestSystem, testEnv, type TestEnv, serve } from './support/env.ts';
 import { jiraStandIn, JIRA_EMAIL, JIRA_TOKEN } from './support/stand-ins/jira.ts';
 import { slackStandIn, SLACK_TOKEN } from './support/stand-ins/slack.ts';
 import { virustotalStandIn, VT_KEY } from './support/stand-ins/virustotal.ts';
@@ -18,7 +15,7 @@ import { virustotalStandIn, VT_KEY } from './support/stand-ins/virustotal.ts';
 describe(`phishing triage end to end, through BullMQ to the stand-ins (${databases[0]})`, () => {
   let t: TestEnv;
   let system: System;
-  let server: Server;
+  let server: Awaited<ReturnType<typeof serve>>;
   let base: string;
   let vt: Awaited<ReturnType<typeof virustotalStandIn>>;
   let jira: Awaited<ReturnType<typeof jiraStandIn>>;
@@ -40,12 +37,11 @@ describe(`phishing triage end to end, through BullMQ to the stand-ins (${databas
     });
     t = await testEnv(databases[0]!);
     system = await startTestSystem(t, { PLAYBOOKS_DIR: fileURLToPath(new URL('../playbooks/', import.meta.url)), DEPLOY_PLAYBOOKS: 'true' });
-    server = createApp(system).listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await serve(system);
+    base = server.base;
   });
   after(async () => {
-    await new Promise((r) => server?.close(r));
+    await server?.close();
     await system?.close();
     await t?.cleanup();
     await Promise.all([vt?.close(), jira?.close(), slack?.close()]);

@@ -1,11 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { System } from '../engine/system.ts';
-import { createApp } from '../server/app.ts';
-import { databases, ended, eventually, startTestSystem, testEnv, type TestEnv } from './support/env.ts';
+import { databases, ended, eventually, startTestSystem, testEnv, type TestEnv, serve } from './support/env.ts';
 import { json, startHttpServer } from './support/http-server.ts';
 import { ABUSE_KEY, abuseipdbStandIn } from './support/stand-ins/abuseipdb.ts';
 import { bodyOf } from './support/stand-ins/common.ts';
@@ -26,7 +23,7 @@ const SECRETS = [VT_KEY, JIRA_TOKEN, SLACK_TOKEN, SN_PASSWORD, HEC_TOKEN, ABUSE_
 describe(`shipped playbooks against stand-ins (${databases[0]})`, () => {
   let t: TestEnv;
   let system: System;
-  let server: Server;
+  let server: Awaited<ReturnType<typeof serve>>;
   let base: string;
   const saved = { ...process.env };
   let vt: Awaited<ReturnType<typeof virustotalStandIn>>;
@@ -65,12 +62,11 @@ describe(`shipped playbooks against stand-ins (${databases[0]})`, () => {
     });
     t = await testEnv(databases[0]!);
     system = await startTestSystem(t, { PLAYBOOKS_DIR: fileURLToPath(new URL('../playbooks/', import.meta.url)), DEPLOY_PLAYBOOKS: 'true' });
-    server = createApp(system).listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await serve(system);
+    base = server.base;
   });
   after(async () => {
-    await new Promise((r) => server?.close(r));
+    await server?.close();
     await system?.close();
     await t?.cleanup();
     await Promise.all([vt, abuse, jira, slack, sn, splunk, edr, firewall].map((s) => s?.close()));

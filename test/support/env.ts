@@ -2,11 +2,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../engine/config.ts';
 import { silentLogger, createLogger } from '../../engine/log.ts';
 import { startSystem, type System, type SystemOptions } from '../../engine/system.ts';
+import { createApp } from '../../server/app.ts';
 import { TERMINAL, type ExecutionRecord, type Store } from '../../engine/ports.ts';
 
 export type TestDatabase = 'sqlite' | 'postgresql';
@@ -122,4 +124,12 @@ export function ended(store: Store, executionId: string, timeoutMs?: number): Pr
     },
     timeoutMs,
   );
+}
+
+/** Serves the HTTP API of `system` on a free local port. */
+export async function serve(system: System): Promise<{ base: string; close(): Promise<void> }> {
+  const server = createApp(system).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const { port } = server.address() as AddressInfo;
+  return { base: `http://127.0.0.1:${port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
