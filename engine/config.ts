@@ -33,6 +33,9 @@ const schema = z.object({
   JOB_ATTEMPTS: ms.default(3),
   HTTP_BODY_LIMIT: z.string().default('1mb'),
   EXECUTE_WAIT_MS: ms.default(30_000),
+  WEBHOOK_ATTEMPTS: ms.default(8),
+  WEBHOOK_BACKOFF_MS: ms.default(1_000),
+  WEBHOOK_TIMEOUT_MS: ms.default(10_000),
   EXPRESSION_TIMEOUT_MS: ms.default(1_000),
   EXPRESSION_MAX_DEPTH: ms.default(500),
   // Connectors (docs/connectors.md). SOAR_CRED_<NAME>_<FIELD> and SOAR_CONNECTOR_<CONNECTOR>_<KEY> are

@@ -172,6 +172,58 @@ export interface Commit {
   consumed?: string[];
   /** Items for other executions (a called execution's end, for its parent). */
   deliver?: InboxItem[];
+  /** Events for webhook subscribers, written with the change they report (outbox). */
+  events?: OutboxEvent[];
+}
+
+/** Something subscribers hear about: `execution.started`, `task.created`, `alert.updated`... */
+export interface OutboxEvent {
+  id: string;
+  event: string;
+  payload: Record<string, unknown>;
+  createdAt: Date;
+}
+
+export interface WebhookSubscription {
+  id: string;
+  url: string;
+  /** Event names, or `*` for all. */
+  events: string[];
+  secret: string;
+  enabled: boolean;
+  createdAt: Date;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookDelivery {
+  id: string;
+  subscriptionId: string;
+  event: string;
+  payload: Record<string, unknown>;
+  status: DeliveryStatus;
+  attempts: number;
+  responseCode: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  deliveredAt: Date | null;
+}
+
+/** Webhook subscriptions, their deliveries, and the outbox they are made from. */
+export interface WebhookStore {
+  /** Writes events outside a commit (e.g. an alert change). */
+  publish(events: OutboxEvent[]): Promise<void>;
+  /** The oldest events not fanned out yet. */
+  outbox(limit: number): Promise<OutboxEvent[]>;
+  /** Creates the deliveries of one event and removes it from the outbox, in one transaction. */
+  fanOut(eventId: string, deliveries: WebhookDelivery[]): Promise<void>;
+  createSubscription(s: WebhookSubscription): Promise<WebhookSubscription>;
+  listSubscriptions(): Promise<WebhookSubscription[]>;
+  getSubscription(id: string): Promise<WebhookSubscription | null>;
+  deleteSubscription(id: string): Promise<boolean>;
+  getDelivery(id: string): Promise<WebhookDelivery | null>;
+  listDeliveries(q: { subscriptionId?: string; status?: DeliveryStatus; limit: number; offset: number }): Promise<Page<WebhookDelivery>>;
+  recordAttempt(id: string, r: { status: DeliveryStatus; attempts: number; responseCode: number | null; error: string | null; at: Date }): Promise<void>;
 }
 
 export interface Page<T> {
@@ -201,7 +253,7 @@ export interface TaskQuery {
   offset: number;
 }
 
-export interface Store {
+export interface Store extends WebhookStore {
   readonly provider: 'sqlite' | 'postgresql';
   /** Stores the next version of the process `key`. */
   createWorkflow(w: { key: string; name: string; xml: string; warnings: Problem[] }): Promise<WorkflowRecord>;

@@ -19,6 +19,7 @@ import {
   type ExecutionStatus,
   type InboxItem,
   type JobOutcome,
+  type OutboxEvent,
   type StepRecord,
   type Store,
   type TaskRecord,
@@ -49,6 +50,8 @@ export interface RuntimeOptions {
 /** Events a process can observe about the executions it advances (hints; the database is the truth). */
 export interface RuntimeEvents {
   settled: [executionId: string, status: ExecutionStatus];
+  /** A commit wrote events for webhook subscribers to the outbox. */
+  published: [];
 }
 
 /**
@@ -1043,6 +1046,7 @@ class Instance {
     const status: ExecutionStatus = ended ? ended.status : this.#pending.size || this.#busy || calls.length ? 'running' : 'waiting';
     const release = ended !== null || status === 'waiting';
     const parent = ended && this.#record.parentId && this.#record.parentStep ? { id: this.#record.parentId, step: this.#record.parentStep } : null;
+    const events = this.#eventsOf(tasks, ended);
     let state: string | null = null;
     if (!ended && this.#engine) state = serializeState(this.#engine);
     let ok: boolean;
@@ -1062,6 +1066,7 @@ class Instance {
         waits,
         dropWaits,
         consumed,
+        events,
         deliver: [
           ...signalled,
           ...(parent
@@ -1102,6 +1107,7 @@ class Instance {
     }
     this.#revision += 1;
     this.#startedAt = undefined;
+    if (events.length) rt.emit('published');
     if (dispatches.length) await this.#enqueue(dispatches);
     for (const d of dispatches) rt.logger.debug('task dispatched', { executionId: this.id, activityId: d.activityId, jobId: d.jobId });
     if (inspections.length) await this.#inspect(inspections);
@@ -1117,6 +1123,36 @@ class Instance {
       rt.settled(this, status);
       this.#abandon();
     }
+  }
+
+  /**
+   * What this commit tells webhook subscribers. Event ids are derived from what they report, so a
+   * recovered execution that reports again makes no second delivery.
+   */
+  #eventsOf(tasks: TaskRecord[], ended: Ended | null): OutboxEvent[] {
+    const now = this.#rt.clock.now();
+    const execution = { id: this.id, workflow_id: this.#record.workflowId, workflow_key: this.#compiled?.key ?? null };
+    const event = (name: string, key: string, extra: Record<string, unknown>): OutboxEvent => {
+      const id = uuidFrom(`${this.id}:${key}`);
+      return { id, event: name, createdAt: now, payload: { id, event: name, occurred_at: now.toISOString(), ...extra } };
+    };
+    const events: OutboxEvent[] = [];
+    if (this.#startedAt) events.push(event('execution.started', 'started', { execution: { ...execution, status: 'running' } }));
+    for (const t of tasks) {
+      if (t.status !== 'open') continue;
+      events.push(
+        event('execution.waiting_for_approval', `task:${t.id}`, {
+          execution: { ...execution, status: 'waiting' },
+          task: { id: t.id, activity_id: t.activityId, name: t.name, assignee: t.assignee, candidate_groups: t.candidateGroups, links: { complete: `/tasks/${encodeURIComponent(t.id)}/complete` } },
+        }),
+      );
+    }
+    if (ended) {
+      events.push(
+        event(`execution.${ended.status}`, 'end', { execution: { ...execution, status: ended.status, ...(ended.error ? { error: ended.error } : {}) } }),
+      );
+    }
+    return events;
   }
 
   async #startCall(c: { activityId: string; activation: string; stepId: string; key: string; input: Record<string, unknown>; version?: number }): Promise<void> {

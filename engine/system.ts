@@ -17,6 +17,7 @@ import { Schedules } from './queue/schedules.ts';
 import { checkRedis, redisConnection } from './queue/redis.ts';
 import { ActivityWorker } from './queue/worker.ts';
 import { Runtime } from './runtime.ts';
+import { Webhooks } from './webhooks.ts';
 import { WorkflowCatalog } from './workflows.ts';
 
 export interface System {
@@ -27,6 +28,7 @@ export interface System {
   catalog: WorkflowCatalog;
   executions: Executions;
   deliveries: Deliveries;
+  webhooks: Webhooks;
   runtime: Runtime | null;
   worker: ActivityWorker | null;
   redis: Redis;
@@ -61,6 +63,15 @@ export async function startSystem(config: Config, opts: SystemOptions = {}): Pro
   redis.on('error', (err) => logger.error('redis error', { err: err.message }));
   const commands = new BullMqCommandBus({ connection: redis, prefix: config.QUEUE_PREFIX });
   const schedules = new Schedules({ connection: redis, prefix: config.QUEUE_PREFIX, logger });
+  const webhooks = new Webhooks({
+    store,
+    connection: redis,
+    prefix: config.QUEUE_PREFIX,
+    logger: logger.child({ role: 'webhooks' }),
+    attempts: config.WEBHOOK_ATTEMPTS,
+    backoffMs: config.WEBHOOK_BACKOFF_MS,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+  });
   catalog.onDeploy((w, c) => schedules.sync(w.key, c.shape.starts, w.createdAt));
   const roles = new Set(config.ROLES);
 
@@ -111,12 +122,20 @@ export async function startSystem(config: Config, opts: SystemOptions = {}): Pro
       const w = worker;
       closers.unshift(() => w.close());
     }
-    closers.push(() => commands.close(), () => schedules.close());
+    closers.push(() => commands.close(), () => schedules.close(), () => webhooks.close());
     executions = new Executions(store, catalog, commands, runtime);
     deliveries = new Deliveries(store, catalog, executions, commands);
 
     if (config.DEPLOY_PLAYBOOKS && (roles.has('api') || roles.has('engine'))) await deployPlaybooks(config.PLAYBOOKS_DIR, catalog, logger);
     await worker?.start();
+    if (worker) await webhooks.startWorker();
+    if (runtime) {
+      // Events reach subscribers after the commit that wrote them; the sweep catches up on the rest.
+      runtime.on('published', () => void webhooks.pump());
+      const t = setInterval(() => void webhooks.pump().then(() => webhooks.requeuePending()).catch(() => {}), config.ENGINE_SWEEP_MS);
+      t.unref();
+      closers.unshift(async () => clearInterval(t));
+    }
     await runtime?.start();
     if (runtime) {
       // Ticks of timer start events; schedules are re-made here in case Redis lost them.
@@ -145,6 +164,7 @@ export async function startSystem(config: Config, opts: SystemOptions = {}): Pro
     catalog,
     executions,
     deliveries,
+    webhooks,
     runtime,
     worker,
     redis,

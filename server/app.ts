@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { Config } from '../engine/config.ts';
 import type { Deliveries } from '../engine/deliveries.ts';
 import type { Executions } from '../engine/executions.ts';
+import type { Webhooks } from '../engine/webhooks.ts';
 import type { Logger } from '../engine/log.ts';
 import type { Store } from '../engine/ports.ts';
 import type { WorkflowCatalog } from '../engine/workflows.ts';
@@ -9,6 +10,7 @@ import { errorHandler, notFoundRoute } from './errors.ts';
 import { connectorsRouter } from './routes/connectors.ts';
 import { executionsRouter } from './routes/executions.ts';
 import { eventsRouter, executionMessages, tasksRouter } from './routes/tasks.ts';
+import { webhooksRouter } from './routes/webhooks.ts';
 import { workflowsRouter } from './routes/workflows.ts';
 
 /** What the routes call. The server is thin: it validates, calls these, and maps errors. */
@@ -19,6 +21,7 @@ export interface Services {
   catalog: WorkflowCatalog;
   executions: Executions;
   deliveries: Deliveries;
+  webhooks: Webhooks;
   /** Resolves when the process can serve (database and Redis answer); rejects with the reason. */
   health(): Promise<Record<string, unknown>>;
 }
@@ -48,6 +51,9 @@ export function createApp(s: Services): Express {
   app.use('/workflows', workflows);
   app.use('/executions', messages, executions);
   app.use('/tasks', tasks);
+  const webhooks = webhooksRouter(s);
+  app.use('/webhooks', webhooks);
+  app.use('/api/v2/webhooks', webhooks);
   app.use('/', events);
   app.use('/api/v2/tasks', tasks);
   app.use('/api/v2/executions', messages);

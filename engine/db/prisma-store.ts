@@ -3,6 +3,10 @@ import type { Db } from './client.ts';
 import { TERMINAL } from '../ports.ts';
 import type {
   Commit,
+  DeliveryStatus,
+  OutboxEvent,
+  WebhookDelivery,
+  WebhookSubscription,
   FormField,
   InboxItem,
   InboxKind,
@@ -300,6 +304,9 @@ export class PrismaStore implements Store {
             await tx.$executeRaw`DELETE FROM "Inbox" WHERE "executionId" = ${c.id}`;
           }
           for (const i of c.deliver ?? []) await insertInbox(tx, i);
+          for (const e of c.events ?? []) {
+            await tx.$executeRaw`INSERT INTO "Outbox" ("id", "event", "payload", "createdAt") VALUES (${e.id}, ${e.event}, ${JSON.stringify(e.payload)}, ${e.createdAt}) ON CONFLICT ("id") DO NOTHING`;
+          }
         },
         { maxWait: 30_000, timeout: 30_000 },
       );
@@ -429,10 +436,81 @@ export class PrismaStore implements Store {
     return rows.map(toWait);
   }
 
+  async publish(events: OutboxEvent[]): Promise<void> {
+    if (events.length) await this.#db.outbox.createMany({ data: events.map((e) => ({ ...e, payload: JSON.stringify(e.payload) })) });
+  }
+
+  async outbox(limit: number): Promise<OutboxEvent[]> {
+    const rows = await this.#db.outbox.findMany({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: limit });
+    return rows.map((r) => ({ ...r, payload: parse<Record<string, unknown>>(r.payload) ?? {} }));
+  }
+
+  async fanOut(eventId: string, deliveries: WebhookDelivery[]): Promise<void> {
+    await this.#db.$transaction(async (tx) => {
+      for (const d of deliveries) {
+        await tx.$executeRaw`
+          INSERT INTO "WebhookDelivery" ("id", "subscriptionId", "event", "payload", "status", "attempts", "responseCode", "lastError", "createdAt", "deliveredAt")
+          VALUES (${d.id}, ${d.subscriptionId}, ${d.event}, ${JSON.stringify(d.payload)}, ${d.status}, ${d.attempts}, ${d.responseCode}, ${d.lastError}, ${d.createdAt}, ${d.deliveredAt})
+          ON CONFLICT ("id") DO NOTHING`;
+      }
+      await tx.outbox.deleteMany({ where: { id: eventId } });
+    });
+  }
+
+  async createSubscription(sub: WebhookSubscription): Promise<WebhookSubscription> {
+    const row = await this.#db.webhookSubscription.create({ data: { ...sub, events: JSON.stringify(sub.events) } });
+    return toSubscription(row);
+  }
+
+  async listSubscriptions(): Promise<WebhookSubscription[]> {
+    return (await this.#db.webhookSubscription.findMany({ orderBy: { createdAt: 'asc' } })).map(toSubscription);
+  }
+
+  async getSubscription(id: string): Promise<WebhookSubscription | null> {
+    const row = await this.#db.webhookSubscription.findUnique({ where: { id } });
+    return row ? toSubscription(row) : null;
+  }
+
+  async deleteSubscription(id: string): Promise<boolean> {
+    const { count } = await this.#db.webhookSubscription.deleteMany({ where: { id } });
+    return count === 1;
+  }
+
+  async getDelivery(id: string): Promise<WebhookDelivery | null> {
+    const row = await this.#db.webhookDelivery.findUnique({ where: { id } });
+    return row ? toDelivery(row) : null;
+  }
+
+  async listDeliveries(q: { subscriptionId?: string; status?: DeliveryStatus; limit: number; offset: number }): Promise<Page<WebhookDelivery>> {
+    const where = { ...(q.subscriptionId ? { subscriptionId: q.subscriptionId } : {}), ...(q.status ? { status: q.status } : {}) };
+    const [rows, total] = await Promise.all([
+      this.#db.webhookDelivery.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'asc' }], take: q.limit, skip: q.offset }),
+      this.#db.webhookDelivery.count({ where }),
+    ]);
+    return { items: rows.map(toDelivery), total };
+  }
+
+  async recordAttempt(id: string, r: { status: DeliveryStatus; attempts: number; responseCode: number | null; error: string | null; at: Date }): Promise<void> {
+    await this.#db.webhookDelivery.updateMany({
+      where: { id, status: { not: 'delivered' } },
+      data: { status: r.status, attempts: r.attempts, responseCode: r.responseCode, lastError: r.error, ...(r.status === 'delivered' ? { deliveredAt: r.at } : {}) },
+    });
+  }
+
   async close(): Promise<void> {
     await this.#close();
   }
 }
+
+const toSubscription = (r: { id: string; url: string; events: string; secret: string; enabled: boolean; createdAt: Date }): WebhookSubscription => ({
+  ...r,
+  events: parse<string[]>(r.events) ?? [],
+});
+const toDelivery = (r: Omit<WebhookDelivery, 'payload' | 'status'> & { payload: string; status: string }): WebhookDelivery => ({
+  ...r,
+  status: r.status as DeliveryStatus,
+  payload: parse<Record<string, unknown>>(r.payload) ?? {},
+});
 
 type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 
