@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SoarError, notFound } from './errors.ts';
 import type { Executions } from './executions.ts';
-import type { CommandBus, InboxItem, Page, Store, TaskQuery, TaskRecord, Trigger, WaitKind } from './ports.ts';
+import { TERMINAL, type CommandBus, type InboxItem, type Page, type Store, type TaskQuery, type TaskRecord, type Trigger, type WaitKind } from './ports.ts';
 import type { WorkflowCatalog } from './workflows.ts';
 
 /** The answer of a correlation: which waiting executions got it, which executions it started. */
@@ -65,6 +65,18 @@ export class Deliveries {
     if (!r.ok) throw new SoarError('CONFLICT', `task ${id} is ${r.task.status}${r.task.completedBy ? ` (by ${r.task.completedBy})` : ''}, not open`);
     await this.#wake(r.task.executionId, 'task');
     return r.task;
+  }
+
+  /**
+   * Cancels a live execution: its open tasks, waits and jobs close, the executions it called are
+   * cancelled too, and it ends as `cancelled` with who and why. Applied by the engine that holds it.
+   */
+  async cancel(executionId: string, by: string | null, reason: string | undefined): Promise<void> {
+    const execution = await this.#store.getExecution(executionId);
+    if (!execution) throw notFound('execution', executionId);
+    if (TERMINAL.has(execution.status)) throw new SoarError('CONFLICT', `execution ${executionId} has ended (${execution.status})`);
+    await this.#store.deliver([{ id: randomUUID(), executionId, kind: 'cancel', target: '', targetStep: null, payload: { by, ...(reason ? { reason } : {}) }, createdAt: new Date() }]);
+    await this.#wake(executionId, 'cancel');
   }
 
   /** Sends a message to one execution, which must be waiting for it. */

@@ -130,7 +130,7 @@ export interface WaitRecord {
   createdAt: Date;
 }
 
-export type InboxKind = 'task' | 'message' | 'signal' | 'child';
+export type InboxKind = 'task' | 'message' | 'signal' | 'child' | 'cancel';
 
 /** Something delivered to an execution, applied (and deleted) by the commit that applies it. */
 export interface InboxItem {

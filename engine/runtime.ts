@@ -399,7 +399,7 @@ type PostponedApi = {
   getPostponed?(): PostponedApi[];
 };
 
-type Ended = { status: 'completed' | 'failed'; result?: unknown; error?: ExecutionError };
+type Ended = { status: 'completed' | 'failed' | 'cancelled'; result?: unknown; error?: ExecutionError };
 
 /** One execution in memory: its bpmn-engine instance and what has not been committed yet. */
 class Instance {
@@ -431,6 +431,8 @@ class Instance {
   readonly #seen = new Set<string>();
   /** activation -> what an answer (task form, message payload, called result) stores as its output */
   readonly #answers = new Map<string, unknown>();
+  /** cancellations of called executions, written with the next commit */
+  #cancels: InboxItem[] = [];
   /** signals thrown here, for other executions and signal start events, sent with the next commit */
   #thrown: Array<{ name: string; payload: Record<string, unknown> }> = [];
   /** call activities to start once the commit that records them is written */
@@ -620,6 +622,7 @@ class Instance {
 
   #apply(item: InboxItem): void {
     const log = this.#rt.logger;
+    if (item.kind === 'cancel') return this.#cancel(item.payload as { reason?: string; by?: string | null });
     const activation = this.#activationOf(item.targetStep);
     const api = activation ? findPostponed(postponedOf(this.#engine), activation) : undefined;
     if (item.kind === 'message' || item.kind === 'signal') {
@@ -905,6 +908,11 @@ class Instance {
       if (how === 'completed') task.completedAt ??= this.#rt.clock.now();
       this.#dirtyTasks.set(task.id, task);
     }
+    const step = this.#steps.get(activation);
+    if (how === 'cancelled' && step?.type === 'bpmn:CallActivity' && this.#compiled?.shape.externalCalls.has(step.activityId)) {
+      // the execution it called is cancelled too (written with this commit; only if still live)
+      this.#cancels.push({ id: uuidFrom(`${step.id}:cancel`), executionId: uuidFrom(step.id), kind: 'cancel', target: '', targetStep: null, payload: { reason: `${step.activityId} of ${this.id} was interrupted` }, createdAt: this.#rt.clock.now() });
+    }
     if (how === 'cancelled') {
       for (const [jobId, t] of this.#pending) {
         if (t.activityExecutionId !== activation) continue;
@@ -915,17 +923,42 @@ class Instance {
     }
   }
 
+  /**
+   * Cancelled by an analyst, or by the parent whose call activity was interrupted: bpmn-engine
+   * stops, every open task, wait and job is closed, and called executions are cancelled in turn.
+   */
+  #cancel(p: { reason?: string; by?: string | null }): void {
+    if (this.#ended) return;
+    this.#closeAll();
+    const engine = this.#engine;
+    if (engine) {
+      engine.removeAllListeners('end');
+      engine.removeAllListeners('error');
+      try {
+        engine.stop();
+      } catch {
+        /* already stopped */
+      }
+    }
+    this.#ended = { status: 'cancelled', result: { ...this.#vars }, error: { message: `cancelled${p.by ? ` by ${p.by}` : ''}${p.reason ? `: ${p.reason}` : ''}` } };
+  }
+
   /** The execution ended (a terminate end event ends it without leaving its activities): close all. */
   #closeAll(): void {
     const now = this.#rt.clock.now();
+    const held = new Set([
+      ...this.#tasks.keys(),
+      ...[...this.#waits.values()].map((w) => w.activation),
+      ...[...this.#pending.values()].map((t) => t.activityExecutionId),
+      ...[...this.#steps].filter(([, st]) => st.type === 'bpmn:CallActivity' && (st.status === 'running' || st.status === 'waiting')).map(([a]) => a),
+    ]);
+    for (const activation of held) this.#close({ executionId: activation } as BpmnApi, 'cancelled');
     for (const step of this.#steps.values()) {
       if (step.status !== 'running' && step.status !== 'waiting') continue;
       step.status = 'cancelled';
       step.endedAt = now;
       this.#dirtySteps.set(step.id, step);
     }
-    const held = new Set([...this.#tasks.keys(), ...[...this.#waits.values()].map((w) => w.activation)]);
-    for (const activation of held) this.#close({ executionId: activation } as BpmnApi, 'cancelled');
   }
 
   #onActivity(api: BpmnApi, status: StepRecord['status']): void {
@@ -1014,6 +1047,9 @@ class Instance {
    */
   async #commitOnce(): Promise<void> {
     const rt = this.#rt;
+    // An end is written only once nothing is in flight: a signal's payload mapping, say, finishes
+    // after bpmn-engine reached the end event, and must go out with this execution's last commit.
+    if (this.#ended && this.#busy > 0) return;
     // Signals thrown here go to the executions waiting for them, in this commit. Looked up first:
     // everything below is taken in one synchronous snapshot, so the state saved and the rows
     // written with it describe the same moment.
@@ -1040,6 +1076,8 @@ class Instance {
     this.#consumed = [];
     const calls = this.#calls;
     this.#calls = [];
+    const cancels = this.#cancels;
+    this.#cancels = [];
     const ended = this.#ended;
     // Calls to start keep the execution held (running) until their children exist: given up as
     // waiting first, a crash before the child is created would leave it waiting for nothing.
@@ -1069,6 +1107,7 @@ class Instance {
         events,
         deliver: [
           ...signalled,
+          ...cancels,
           ...(parent
             ? [
                 {
@@ -1095,6 +1134,7 @@ class Instance {
       this.#consumed.unshift(...consumed);
       this.#calls.unshift(...calls);
       this.#thrown.unshift(...thrown);
+      this.#cancels.unshift(...cancels);
       rt.logger.error('commit failed, retrying', { executionId: this.id, err: (err as Error).message });
       await new Promise((r) => setTimeout(r, 500));
       this.#again = true;
@@ -1117,6 +1157,7 @@ class Instance {
     if (calls.length) this.#again = true; // commit again, now that the children exist
     if (parent) rt.nudge(parent.id, 'child');
     for (const id of new Set(signalled.map((i) => i.executionId))) rt.nudge(id, 'signal');
+    for (const c of cancels) rt.nudge(c.executionId, 'cancel');
     for (const sig of thrown) await rt.startOnSignal(sig.name, sig.payload);
     if (ended || status === 'waiting') {
       rt.logger.info(`execution ${status}`, { executionId: this.id, ...(ended?.error ? { error: ended.error.message } : {}) });

@@ -14,6 +14,7 @@ export const WEBHOOK_EVENTS = [
   'execution.waiting_for_approval',
   'execution.completed',
   'execution.failed',
+  'execution.cancelled',
   'alert.created',
   'alert.updated',
 ] as const;

@@ -456,5 +456,50 @@ for (const db of databases) {
       const step = (await system.store.getSteps(bad)).find((x) => x.activityId === 'loop');
       assert.equal(step?.status, 'failed');
     });
+
+    it('cancels an execution on request: its task, its job and the execution it called are closed', async () => {
+      await deploy(bpmn('long-child', `<bpmn:startEvent id="start"/>${flow('f0', 'start', 'hold')}<bpmn:userTask id="hold"/>${flow('f1', 'hold', 'end')}<bpmn:endEvent id="end"/>`));
+      await deploy(
+        bpmn(
+          'cancel-me',
+          `<bpmn:startEvent id="start"/>${flow('f0', 'start', 'fork')}<bpmn:parallelGateway id="fork"/>
+           ${flow('p1', 'fork', 'approve')}${flow('p2', 'fork', 'call')}${flow('p3', 'fork', 'slow')}
+           <bpmn:userTask id="approve"/><bpmn:callActivity id="call" calledElement="long-child"/>
+           <bpmn:serviceTask id="slow"><bpmn:extensionElements><zeebe:taskDefinition type="core.delay"/><zeebe:ioMapping><zeebe:input source="=60000" target="ms"/></zeebe:ioMapping></bpmn:extensionElements></bpmn:serviceTask>`,
+        ),
+      );
+      const id = await run('cancel-me');
+      const task = await openTask(id, 'approve');
+      const child = await eventually('the called execution', async () => (await system.store.listExecutions({ limit: 100, offset: 0 })).items.find((e) => e.parentId === id));
+      await openTask(child.id, 'hold');
+      const res = await api('POST', `/executions/${id}/cancel`, { reason: 'duplicate alert', user: 'alice' });
+      assert.equal(res.status, 202);
+      const e = await ended(system.store, id);
+      assert.equal(e.status, 'cancelled');
+      assert.match(e.error!.message, /cancelled by alice: duplicate alert/);
+      assert.equal((await system.store.getTask(task.id))?.status, 'cancelled');
+      assert.equal((await ended(system.store, child.id)).status, 'cancelled', 'the called execution is cancelled too');
+      const steps = await system.store.getSteps(id);
+      assert.equal(steps.find((x) => x.activityId === 'slow')?.status, 'cancelled');
+      assert.equal((await api('POST', `/executions/${id}/cancel`, {})).status, 409, 'an ended execution cannot be cancelled');
+    });
+
+    it('cancels the execution a call activity called when a boundary timer interrupts it', async () => {
+      await deploy(bpmn('slow-child', `<bpmn:startEvent id="start"/>${flow('f0', 'start', 'hold')}<bpmn:userTask id="hold"/>${flow('f1', 'hold', 'end')}<bpmn:endEvent id="end"/>`));
+      await deploy(
+        bpmn(
+          'sla-call',
+          `<bpmn:startEvent id="start"/>${flow('f0', 'start', 'call')}<bpmn:callActivity id="call" calledElement="slow-child"/>
+           <bpmn:boundaryEvent id="sla" attachedToRef="call">${duration('PT0.5S')}</bpmn:boundaryEvent>
+           ${flow('f1', 'call', 'end')}${flow('f2', 'sla', 'late')}<bpmn:endEvent id="end"/><bpmn:endEvent id="late"/>`,
+        ),
+      );
+      const id = await run('sla-call');
+      const r = await ended(system.store, id);
+      assert.equal(r.status, 'completed');
+      assert.ok((await system.store.getSteps(id)).some((x) => x.activityId === 'late' && x.status === 'completed'));
+      const child = (await system.store.listExecutions({ limit: 100, offset: 0 })).items.find((e) => e.parentId === id)!;
+      assert.equal((await ended(system.store, child.id)).status, 'cancelled');
+    });
   });
 }

@@ -102,9 +102,14 @@ export function eventsRouter(s: Services): Router {
   return r;
 }
 
-/** `POST /executions/:id/messages`: a message for one execution. */
+/** `POST /executions/:id/messages`: a message for one execution; `POST /executions/:id/cancel`. */
 export function executionMessages(s: Services): Router {
   const r = Router();
+  r.post('/:id/cancel', async (req, res) => {
+    const body = parse(z.object({ reason: z.string().max(1000).optional(), user: z.string().min(1).max(200).optional() }), req.body ?? {}, 'body');
+    await s.deliveries.cancel(req.params.id, body.user ?? req.get('x-user') ?? null, body.reason);
+    res.status(202).json({ data: { execution_id: req.params.id, status: 'cancelling' } });
+  });
   r.post('/:id/messages', async (req, res) => {
     const body = parse(messageBody.omit({ correlation_key: true }), req.body ?? {}, 'body');
     const c = await s.deliveries.sendMessage(req.params.id, body.name, body.payload);
