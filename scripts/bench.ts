@@ -132,12 +132,18 @@ async function productEnv(db: 'sqlite' | 'postgresql'): Promise<ProductEnv> {
   };
 }
 
+/** The error of an execution that did not complete, with its reason. */
+async function endedBadly(system: System, id: string, status: string): Promise<Error> {
+  const e = await system.store.getExecution(id).catch(() => null);
+  return new Error(`execution ${id} ended ${status}: ${JSON.stringify(e?.error ?? null)}`);
+}
+
 function whenSettled(system: System, ids: Set<string>): Promise<void> {
   return new Promise((resolve, reject) => {
     let left = ids.size;
     const on = (id: string, status: string) => {
       if (!ids.has(id)) return;
-      if (status !== 'completed') reject(new Error(`execution ${id} ended ${status}`));
+      if (status !== 'completed') void endedBadly(system, id, status).then(reject);
       if (--left === 0) {
         system.runtime!.off('settled', on);
         resolve();
@@ -167,7 +173,7 @@ async function product(db: 'sqlite' | 'postgresql'): Promise<{ rate: number; p50
     const all = new Promise<void>((resolve, reject) => {
       let left = N;
       system.runtime!.on('settled', (id, status) => {
-        if (status !== 'completed') return reject(new Error(`execution ${id} ended ${status}`));
+        if (status !== 'completed') return void endedBadly(system, id, status).then(reject);
         if (--left === 0) resolve();
       });
     });
