@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from './client.ts';
+import type BetterSqlite3 from 'better-sqlite3';
+import { sqliteConnectionOf, type Db } from './client.ts';
 import { join, sqltag as sql } from '@prisma/client/runtime/client';
 import { TERMINAL } from '../ports.ts';
 import type {
@@ -119,8 +120,51 @@ type InboxRow = Omit<InboxItem, 'kind' | 'payload'> & { kind: string; payload: s
 const toInbox = (r: InboxRow): InboxItem => ({ ...r, kind: r.kind as InboxKind, payload: parse<Record<string, unknown>>(r.payload) ?? {} });
 const inboxRow = (i: InboxItem) => ({ ...i, payload: JSON.stringify(i.payload) });
 
+/** A date as Prisma's SQLite adapter stores it (its default `iso8601` format), so Prisma reads it back. */
+const sqliteDate = (d: Date | null): string | null => (d === null ? null : d.toISOString().replace('Z', '+00:00'));
+
+/* The commit's statements on SQLite (see #writeSqlite); the same SQL as the portable batch, row by row. */
+const SQLITE_UPDATE = `
+  UPDATE "Execution" SET "status" = ?, "state" = ?, "variables" = ?, "revision" = ?, "owner" = ?, "leaseUntil" = ?,
+    "result" = COALESCE(?, "result"), "error" = COALESCE(?, "error"), "startedAt" = COALESCE(?, "startedAt"),
+    "endedAt" = COALESCE(?, "endedAt"), "updatedAt" = ?
+  WHERE "id" = ? AND "owner" = ? AND "revision" = ?`;
+const SQLITE_STEP = `
+  INSERT INTO "Step" ("id", "executionId", "seq", "activityId", "name", "type", "status", "attempt",
+                      "activity", "jobId", "input", "output", "error", "engineId", "startedAt", "endedAt")
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT ("id") DO UPDATE SET
+    "status" = excluded."status",
+    "attempt" = excluded."attempt",
+    "engineId" = excluded."engineId",
+    "activity" = COALESCE(excluded."activity", "Step"."activity"),
+    "jobId" = COALESCE(excluded."jobId", "Step"."jobId"),
+    "input" = COALESCE(excluded."input", "Step"."input"),
+    "output" = COALESCE(excluded."output", "Step"."output"),
+    "error" = COALESCE(excluded."error", "Step"."error"),
+    "endedAt" = COALESCE(excluded."endedAt", "Step"."endedAt")`;
+const SQLITE_TASK = `
+  INSERT INTO "Task" ("id", "executionId", "activityId", "name", "status", "assignee", "candidateGroups",
+                      "candidateUsers", "form", "createdAt", "completedAt", "completedBy", "result")
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT ("id") DO UPDATE SET
+    "status" = CASE WHEN excluded."status" = 'open' THEN "Task"."status" ELSE excluded."status" END,
+    "completedAt" = COALESCE("Task"."completedAt", excluded."completedAt"),
+    "completedBy" = COALESCE("Task"."completedBy", excluded."completedBy"),
+    "result" = COALESCE("Task"."result", excluded."result")`;
+const SQLITE_WAIT = `
+  INSERT INTO "Wait" ("id", "executionId", "activityId", "kind", "name", "correlationKey", "dueAt", "createdAt")
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "correlationKey" = excluded."correlationKey", "dueAt" = excluded."dueAt"`;
+const SQLITE_INBOX = `
+  INSERT INTO "Inbox" ("id", "executionId", "kind", "target", "targetStep", "payload", "createdAt")
+  VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("id") DO NOTHING`;
+
 /** A commit waiting for its batch, and its caller's answer. */
 type QueuedCommit = { c: Commit; resolve: (written: boolean) => void; reject: (err: unknown) => void };
+
+/** What a batch did: the commits written, those fenced off (neither), and those that failed, with why. */
+type Written = { written: Set<string>; failed: Map<string, unknown> };
 
 /** Most commits written in one transaction (bounded by the SQL parameters of one statement). */
 const MAX_BATCH = 200;
@@ -138,6 +182,8 @@ export class PrismaStore implements Store {
   #pumpScheduled = false;
   #batches = 0;
   readonly #maxBatches: number;
+  /** Prepared statements of the SQLite hot path, by text. */
+  readonly #statements = new WeakMap<BetterSqlite3.Database, Map<string, BetterSqlite3.Statement>>();
 
   constructor(db: Db, provider: 'sqlite' | 'postgresql', close: () => Promise<void>) {
     this.#db = db;
@@ -279,14 +325,19 @@ export class PrismaStore implements Store {
 
   /** Writes a batch; when it fails as a whole, each commit is tried alone so that one bad commit fails only itself. */
   async #write(batch: QueuedCommit[]): Promise<void> {
+    const settle = (q: QueuedCommit, r: Written) => {
+      const err = r.failed.get(q.c.id);
+      if (err !== undefined) q.reject(err);
+      else q.resolve(r.written.has(q.c.id));
+    };
     try {
-      const written = await this.#writeBatch(batch.map((q) => q.c));
-      for (const q of batch) q.resolve(written.has(q.c.id));
+      const r = await this.#writeBatch(batch.map((q) => q.c));
+      for (const q of batch) settle(q, r);
     } catch (err) {
       if (batch.length === 1) return batch[0]!.reject(err);
       for (const q of batch) {
         await this.#writeBatch([q.c]).then(
-          (written) => q.resolve(written.has(q.c.id)),
+          (r) => settle(q, r),
           (e: unknown) => q.reject(e),
         );
       }
@@ -297,7 +348,9 @@ export class PrismaStore implements Store {
    * One transaction for several commits. Returns the ids of the commits whose fence held; the
    * others wrote nothing (their rows are only written for the ids the fenced UPDATE returned).
    */
-  async #writeBatch(commits: Commit[]): Promise<Set<string>> {
+  async #writeBatch(commits: Commit[]): Promise<Written> {
+    const sqlite = this.provider === 'sqlite' ? sqliteConnectionOf(this.#db) : null;
+    if (sqlite) return this.#writeSqlite(sqlite, commits);
     const now = new Date();
     const pg = this.provider === 'postgresql';
     // PostgreSQL types VALUES columns from their parameters (text), SQLite stores what it is given.
@@ -331,7 +384,8 @@ export class PrismaStore implements Store {
           RETURNING "id"`;
         const ok = new Set(updated.map((r) => r.id));
         const done = commits.filter((c) => ok.has(c.id));
-        if (!done.length) return ok;
+        const result: Written = { written: ok, failed: new Map() };
+        if (!done.length) return result;
 
         const steps = done.flatMap((c) => c.steps);
         for (let i = 0; i < steps.length; i += 500) {
@@ -393,10 +447,87 @@ export class PrismaStore implements Store {
               ON CONFLICT ("id") DO NOTHING`;
           }
         }
-        return ok;
+        return result;
       },
       { maxWait: 30_000, timeout: 30_000 },
     );
+  }
+
+  /**
+   * The same batch on SQLite, straight on the client's better-sqlite3 connection with prepared
+   * statements: synchronous, so no other query of this process can run inside it, and each
+   * commit in a savepoint of its own, so a commit that throws is rolled back alone.
+   */
+  async #writeSqlite(conn: BetterSqlite3.Database, commits: Commit[]): Promise<Written> {
+    // A Prisma interactive transaction (e.g. answerTask) holds the connection across awaits: wait for its end.
+    for (let waited = 0; conn.inTransaction; waited++) {
+      if (waited > 30_000) throw new Error('the SQLite connection stayed in a transaction for 30 s');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    let statements = this.#statements.get(conn);
+    if (!statements) this.#statements.set(conn, (statements = new Map()));
+    const st = (text: string) => {
+      let s = statements.get(text);
+      if (!s) statements.set(text, (s = conn.prepare(text)));
+      return s;
+    };
+    const now = sqliteDate(new Date());
+    const one = conn.transaction((c: Commit): boolean => {
+      const giveUp = c.lease === 'release';
+      // INVARIANT: owner + revision fence the write; a process that lost the lease writes nothing.
+      const { changes } = st(SQLITE_UPDATE).run(
+        c.status,
+        c.state,
+        JSON.stringify(c.variables),
+        c.revision + 1,
+        giveUp ? null : c.owner,
+        giveUp ? null : sqliteDate(c.lease as Date),
+        c.result === undefined ? null : json(c.result),
+        c.error === undefined ? null : json(c.error),
+        sqliteDate(c.startedAt ?? null),
+        sqliteDate(c.endedAt ?? null),
+        now,
+        c.id,
+        c.owner,
+        c.revision,
+      );
+      if (changes !== 1) return false;
+      for (const s of c.steps) {
+        st(SQLITE_STEP).run(s.id, s.executionId, s.seq, s.activityId, s.name, s.type, s.status, s.attempt, s.activity, s.jobId,
+          json(s.input), json(s.output), json(s.error), s.engineId, sqliteDate(s.startedAt), sqliteDate(s.endedAt));
+      }
+      for (const t of c.tasks ?? []) {
+        st(SQLITE_TASK).run(t.id, t.executionId, t.activityId, t.name, t.status, t.assignee, JSON.stringify(t.candidateGroups),
+          JSON.stringify(t.candidateUsers), json(t.form), sqliteDate(t.createdAt), sqliteDate(t.completedAt), t.completedBy, json(t.result));
+      }
+      for (const w of c.waits ?? []) {
+        st(SQLITE_WAIT).run(w.id, w.executionId, w.activityId, w.kind, w.name, w.correlationKey, sqliteDate(w.dueAt), sqliteDate(w.createdAt));
+      }
+      for (const id of c.dropWaits ?? []) st('DELETE FROM "Wait" WHERE "id" = ?').run(id);
+      for (const id of c.consumed ?? []) st('DELETE FROM "Inbox" WHERE "id" = ?').run(id);
+      if (TERMINAL.has(c.status)) {
+        // an ended execution waits for nothing; what arrives for it now is never applied
+        st('DELETE FROM "Wait" WHERE "executionId" = ?').run(c.id);
+        st('DELETE FROM "Inbox" WHERE "executionId" = ?').run(c.id);
+      }
+      for (const i of c.deliver ?? []) {
+        st(SQLITE_INBOX).run(i.id, i.executionId, i.kind, i.target, i.targetStep, JSON.stringify(i.payload), sqliteDate(i.createdAt));
+      }
+      return true;
+    });
+    return conn
+      .transaction((): Written => {
+        const result: Written = { written: new Set(), failed: new Map() };
+        for (const c of commits) {
+          try {
+            if (one(c)) result.written.add(c.id); // nested: a savepoint, rolled back alone when it throws
+          } catch (err) {
+            result.failed.set(c.id, err);
+          }
+        }
+        return result;
+      })
+      .immediate();
   }
 
   async renewLeases(owner: string, ids: string[], leaseUntil: Date): Promise<number> {
