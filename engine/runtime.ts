@@ -565,7 +565,8 @@ class Instance {
       this.#fireStart(this.#record.trigger ?? { kind: 'manual' });
     }
     this.#scheduleFlush();
-    await this.wake();
+    // Deliveries need a wait, task or call that a commit opened: a new execution has none yet.
+    if (this.#record.state) await this.wake();
   }
 
   /**

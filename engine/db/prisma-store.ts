@@ -129,6 +129,10 @@ const SQLITE_UPDATE = `
     "result" = COALESCE(?, "result"), "error" = COALESCE(?, "error"), "startedAt" = COALESCE(?, "startedAt"),
     "endedAt" = COALESCE(?, "endedAt"), "updatedAt" = ?
   WHERE "id" = ? AND "owner" = ? AND "revision" = ?`;
+const SQLITE_CREATE = `
+  INSERT INTO "Execution" ("id", "workflowId", "status", "priority", "input", "revision", "owner", "leaseUntil",
+                           "createdAt", "updatedAt", "parentId", "parentStep", "trigger")
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const SQLITE_STEP = `
   INSERT INTO "Step" ("id", "executionId", "seq", "activityId", "name", "type", "status", "attempt",
                       "activity", "jobId", "input", "output", "error", "engineId", "startedAt", "endedAt")
@@ -182,6 +186,8 @@ export class PrismaStore implements Store {
   #pumpScheduled = false;
   #batches = 0;
   readonly #maxBatches: number;
+  /** Workflow versions read lately (immutable rows), oldest first. */
+  readonly #workflows = new Map<string, WorkflowRecord>();
   /** Prepared statements of the SQLite hot path, by text. */
   readonly #statements = new WeakMap<BetterSqlite3.Database, Map<string, BetterSqlite3.Statement>>();
 
@@ -210,8 +216,15 @@ export class PrismaStore implements Store {
   }
 
   async getWorkflow(id: string): Promise<WorkflowRecord | null> {
+    // A stored version never changes: every start resolves its workflow, so keep the recent ones.
+    const known = this.#workflows.get(id);
+    if (known) return { ...known, warnings: [...known.warnings] };
     const row = await this.#db.workflow.findUnique({ where: { id } });
-    return row ? toWorkflow(row) : null;
+    if (!row) return null;
+    const wf = toWorkflow(row);
+    if (this.#workflows.size >= 256) this.#workflows.delete(this.#workflows.keys().next().value!);
+    this.#workflows.set(id, wf);
+    return { ...wf, warnings: [...wf.warnings] };
   }
 
   async getLatestWorkflow(key: string): Promise<WorkflowRecord | null> {
@@ -229,6 +242,35 @@ export class PrismaStore implements Store {
   }
 
   async createExecution(e: NewExecution): Promise<ExecutionRecord> {
+    const conn = this.provider === 'sqlite' ? await this.#idleSqlite() : null;
+    if (conn) {
+      // the hot path of every start: one prepared INSERT; the record is what the row now holds
+      const now = new Date();
+      const r: ExecutionRecord = {
+        id: e.id,
+        workflowId: e.workflowId,
+        status: 'pending',
+        priority: e.priority,
+        input: JSON.parse(JSON.stringify(e.input)) as Record<string, unknown>,
+        result: null,
+        error: null,
+        state: null,
+        variables: null,
+        revision: 0,
+        owner: e.owner ?? null,
+        leaseUntil: e.owner ? (e.leaseUntil ?? null) : null,
+        createdAt: now,
+        startedAt: null,
+        endedAt: null,
+        updatedAt: now,
+        parentId: e.parentId ?? null,
+        parentStep: e.parentId ? (e.parentStep ?? null) : null,
+        trigger: e.trigger ? (JSON.parse(JSON.stringify(e.trigger)) as Trigger) : null,
+      };
+      this.#prepare(conn, SQLITE_CREATE).run(r.id, r.workflowId, r.status, r.priority, JSON.stringify(e.input), r.revision, r.owner, sqliteDate(r.leaseUntil),
+        sqliteDate(now), sqliteDate(now), r.parentId, r.parentStep, json(e.trigger));
+      return r;
+    }
     const row = await this.#db.execution.create({
       data: {
         id: e.id,
@@ -242,6 +284,24 @@ export class PrismaStore implements Store {
       },
     });
     return toExecution(row);
+  }
+
+  /** The SQLite connection once no Prisma interactive transaction holds it (they span awaits), or null on PostgreSQL. */
+  async #idleSqlite(): Promise<BetterSqlite3.Database | null> {
+    const conn = sqliteConnectionOf(this.#db);
+    for (let waited = 0; conn?.inTransaction; waited++) {
+      if (waited > 30_000) throw new Error('the SQLite connection stayed in a transaction for 30 s');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return conn;
+  }
+
+  #prepare(conn: BetterSqlite3.Database, text: string): BetterSqlite3.Statement {
+    let statements = this.#statements.get(conn);
+    if (!statements) this.#statements.set(conn, (statements = new Map()));
+    let s = statements.get(text);
+    if (!s) statements.set(text, (s = conn.prepare(text)));
+    return s;
   }
 
   async getExecution(id: string): Promise<ExecutionRecord | null> {
@@ -460,17 +520,8 @@ export class PrismaStore implements Store {
    */
   async #writeSqlite(conn: BetterSqlite3.Database, commits: Commit[]): Promise<Written> {
     // A Prisma interactive transaction (e.g. answerTask) holds the connection across awaits: wait for its end.
-    for (let waited = 0; conn.inTransaction; waited++) {
-      if (waited > 30_000) throw new Error('the SQLite connection stayed in a transaction for 30 s');
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    let statements = this.#statements.get(conn);
-    if (!statements) this.#statements.set(conn, (statements = new Map()));
-    const st = (text: string) => {
-      let s = statements.get(text);
-      if (!s) statements.set(text, (s = conn.prepare(text)));
-      return s;
-    };
+    await this.#idleSqlite();
+    const st = (text: string) => this.#prepare(conn, text);
     const now = sqliteDate(new Date());
     const one = conn.transaction((c: Commit): boolean => {
       const giveUp = c.lease === 'release';
