@@ -570,7 +570,8 @@ class Instance {
       this.#fireStart(this.#record.trigger ?? { kind: 'manual' });
     }
     this.#scheduleFlush();
-    await this.wake();
+    // Deliveries need a wait, task or call that a commit opened: a new execution has none yet.
+    if (this.#record.state) await this.wake();
   }
 
   /**
@@ -1241,7 +1242,9 @@ class Instance {
     if (this.disposed || this.#idleTimer) return;
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = null;
-      if (this.#flushing || this.#flushScheduled || this.disposed || this.#busy) return;
+      if (this.disposed) return;
+      // busy now (a read, a mapping): try again later, or the execution would never leave memory
+      if (this.#flushing || this.#flushScheduled || this.#busy) return this.#afterCommit();
       // Keep only the job ids: the outcome event brings the execution back from the store.
       this.#rt.evict(this, [...this.#pending.entries()].map(([jobId, t]) => ({ jobId, activity: t.request.activity })));
       this.dispose();

@@ -42,8 +42,8 @@ const report = (line: string) => {
   console.log(line);
 };
 
-/** (a) bpmn-engine alone: the same playbook, services answering at once. */
-async function rawEngine(n: number): Promise<number> {
+/** (a) bpmn-engine alone: the same playbook, services answering at once; executions/s, and per-task latency at concurrency 1. */
+async function rawEngine(n: number): Promise<{ rate: number; perTask: number }> {
   const [definition] = await new Engine({ source: xml, moddleOptions } as never).getDefinitions();
   const sourceContext = (definition!.environment as unknown as { options: { source: unknown } }).options.source;
   function Service(this: { activity: { id: string } }, activity: { id: string }) {
@@ -65,6 +65,12 @@ async function rawEngine(n: number): Promise<number> {
       void e.execute();
     });
   for (let i = 0; i < 50; i++) await runOne(); // warm-up
+  const single: number[] = [];
+  for (let i = 0; i < LATENCY_RUNS; i++) {
+    const t0 = performance.now();
+    await runOne();
+    single.push((performance.now() - t0) / 3);
+  }
   const started = performance.now();
   const concurrency = 50;
   let next = 0;
@@ -73,7 +79,7 @@ async function rawEngine(n: number): Promise<number> {
       while (next++ < n) await runOne();
     }),
   );
-  return n / ((performance.now() - started) / 1000);
+  return { rate: n / ((performance.now() - started) / 1000), perTask: pct(single, 50) };
 }
 
 /** (b) BullMQ alone: no-op jobs added in bulk and processed by a worker in this process. */
@@ -111,7 +117,10 @@ interface ProductEnv {
 
 async function productEnv(db: 'sqlite' | 'postgresql'): Promise<ProductEnv> {
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
-  const env: Record<string, string> = { REDIS_URL, QUEUE_PREFIX: prefix, DEPLOY_PLAYBOOKS: 'false', LOG_LEVEL: 'error', ENGINE_SWEEP_MS: '1000' };
+  // The expression limit is wall-clock time: with 1000 executions started in a burst, a mapping
+  // that waits its turn in the event loop passes 1 s and fails its execution (a known defect of the
+  // limit, not a cost). The bench measures cost, so it raises the limit.
+  const env: Record<string, string> = { REDIS_URL, QUEUE_PREFIX: prefix, DEPLOY_PLAYBOOKS: 'false', LOG_LEVEL: 'error', ENGINE_SWEEP_MS: '1000', EXPRESSION_TIMEOUT_MS: '60000' };
   if (db === 'sqlite') {
     const dir = await mkdtemp(join(tmpdir(), 'soar-bench-'));
     env.DATABASE_URL = `file:${join(dir, 'bench.db')}`;
@@ -132,12 +141,18 @@ async function productEnv(db: 'sqlite' | 'postgresql'): Promise<ProductEnv> {
   };
 }
 
+/** The error of an execution that did not complete, with its reason. */
+async function endedBadly(system: System, id: string, status: string): Promise<Error> {
+  const e = await system.store.getExecution(id).catch(() => null);
+  return new Error(`execution ${id} ended ${status}: ${JSON.stringify(e?.error ?? null)}`);
+}
+
 function whenSettled(system: System, ids: Set<string>): Promise<void> {
   return new Promise((resolve, reject) => {
     let left = ids.size;
     const on = (id: string, status: string) => {
       if (!ids.has(id)) return;
-      if (status !== 'completed') reject(new Error(`execution ${id} ended ${status}`));
+      if (status !== 'completed') void endedBadly(system, id, status).then(reject);
       if (--left === 0) {
         system.runtime!.off('settled', on);
         resolve();
@@ -167,7 +182,7 @@ async function product(db: 'sqlite' | 'postgresql'): Promise<{ rate: number; p50
     const all = new Promise<void>((resolve, reject) => {
       let left = N;
       system.runtime!.on('settled', (id, status) => {
-        if (status !== 'completed') return reject(new Error(`execution ${id} ended ${status}`));
+        if (status !== 'completed') return void endedBadly(system, id, status).then(reject);
         if (--left === 0) resolve();
       });
     });
@@ -211,13 +226,14 @@ async function productTwoEngines(db: 'sqlite' | 'postgresql'): Promise<number> {
 }
 
 report(`# benchmark: 3 service tasks (core.noop), n=${N}${smoke ? ' (smoke)' : ''}, node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
-const a = await rawEngine(N);
-report(`(a) raw bpmn-engine in memory: ${fmt(a, 0)} executions/s`);
+const raw = await rawEngine(N);
+const a = raw.rate;
+report(`(a) raw bpmn-engine in memory: ${fmt(a, 0)} executions/s; per-task latency at concurrency 1: p50 ${fmt(raw.perTask, 2)} ms`);
 const b = await rawBullMq(N * 3);
 report(`(b) raw BullMQ no-op jobs: ${fmt(b, 0)} jobs/s`);
 for (const db of (pgUrl ? ['sqlite', 'postgresql'] : ['sqlite']) as Array<'sqlite' | 'postgresql'>) {
   const c = await product(db);
-  report(`(c) product on ${db}, one process: ${fmt(c.rate, 0)} executions/s at saturation; per-task latency at concurrency 1: p50 ${fmt(c.p50, 2)} ms, p99 ${fmt(c.p99, 2)} ms; c/a = ${fmt(c.rate / a, 2)}`);
+  report(`(c) product on ${db}, one process: ${fmt(c.rate, 0)} executions/s at saturation; per-task latency at concurrency 1: p50 ${fmt(c.p50, 2)} ms, p99 ${fmt(c.p99, 2)} ms (of which the engine's own in memory: ${fmt(raw.perTask, 2)} ms); c/a = ${fmt(c.rate / a, 2)}`);
   if (!smoke) {
     const c2 = await productTwoEngines(db);
     report(`(c) product on ${db}, two engine processes + one worker process: ${fmt(c2, 0)} executions/s (${fmt(c2 / c.rate, 2)}x one process)`);

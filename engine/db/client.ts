@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { PrismaClient } from '../../prisma/generated/sqlite/client.ts';
 import { createPgPool, ensurePgSchema } from './postgres.ts';
 import { connectionPragmas, ensureSqliteFolder, sqliteAdapterFactory } from './sqlite.ts';
@@ -18,6 +19,19 @@ export type Db = PrismaClient;
 
 /** Connections per process to PostgreSQL; the store keeps its concurrent commits below this. */
 export const PG_POOL_SIZE = 16;
+
+/** The SQLite connection under each SQLite client (see sqliteConnectionOf). */
+const sqliteConnections = new WeakMap<Db, () => BetterSqlite3.Database | null>();
+
+/**
+ * The better-sqlite3 connection the Prisma client `db` runs its queries on, or null when `db`
+ * talks to PostgreSQL or is not connected. It is the same connection, so statements run on it
+ * synchronously (no await between them) cannot interleave with the client's, and see its data.
+ * For the hot path only (engine/db/prisma-store.ts); everything else goes through Prisma.
+ */
+export function sqliteConnectionOf(db: Db): BetterSqlite3.Database | null {
+  return sqliteConnections.get(db)?.() ?? null;
+}
 
 /** An open database: the client, which provider it talks to, and how to close it. */
 export type Database = {
@@ -40,7 +54,17 @@ export async function openDatabase(url: string, opts: { schema?: string } = {}):
   if (target.provider === 'sqlite') {
     await ensureSqliteFolder(target.file);
     const { PrismaClient } = await import('../../prisma/generated/sqlite/client.ts');
-    const db = new PrismaClient({ adapter: sqliteAdapterFactory(target.file) });
+    const factory = sqliteAdapterFactory(target.file);
+    // The adapter keeps its better-sqlite3 connection in `client`: remember it for sqliteConnectionOf.
+    let connection: BetterSqlite3.Database | null = null;
+    const connect = factory.connect.bind(factory);
+    factory.connect = async () => {
+      const adapter = await connect();
+      connection = (adapter as unknown as { client: BetterSqlite3.Database }).client;
+      return adapter;
+    };
+    const db = new PrismaClient({ adapter: factory });
+    sqliteConnections.set(db, () => (connection?.open ? connection : null));
     try {
       await db.$connect();
       for (const pragma of connectionPragmas) {
