@@ -51,6 +51,7 @@ export class Alerts {
   readonly #running = new Set<Promise<unknown>>();
   #timer: NodeJS.Timeout | null = null;
   #sweeping = false;
+  #sweepChain: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(opts: AlertsOptions) {
@@ -287,9 +288,18 @@ export class Alerts {
     this.#running.add(p);
   }
 
-  /** Matches alerts that a crash left unmatched, and starts claims that a crash left unstarted. */
-  async sweep(): Promise<void> {
-    if (this.#sweeping || this.#closed) return;
+  /**
+   * Matches alerts that a crash left unmatched, and starts claims that a crash left unstarted.
+   * Sweeps run one at a time; a call during one runs after it.
+   */
+  sweep(): Promise<void> {
+    const next = this.#sweepChain.then(() => this.#sweepOnce());
+    this.#sweepChain = next;
+    return next;
+  }
+
+  async #sweepOnce(): Promise<void> {
+    if (this.#closed) return;
     this.#sweeping = true;
     try {
       const now = this.#o.clock.now().getTime();
@@ -310,7 +320,9 @@ export class Alerts {
   startSweeping(): void {
     if (!this.#o.sweepMs || this.#timer) return;
     void this.sweep();
-    this.#timer = setInterval(() => void this.sweep(), this.#o.sweepMs);
+    this.#timer = setInterval(() => {
+      if (!this.#sweeping) void this.sweep();
+    }, this.#o.sweepMs);
     this.#timer.unref();
   }
 
@@ -322,6 +334,7 @@ export class Alerts {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
+    await this.#sweepChain;
     await this.idle();
   }
 }
