@@ -200,7 +200,7 @@ describe('PostgreSQL', () => {
     );
     assert.deepEqual(
       rows.map((row) => row.table_name),
-      ['Execution', 'Inbox', 'Step', 'Task', 'Wait', 'Workflow', '_prisma_migrations'],
+      ['Alert', 'AlertStart', 'Event', 'Execution', 'HookDelivery', 'Inbox', 'Step', 'Task', 'Trigger', 'Wait', 'Workflow', '_prisma_migrations'],
     );
     const { db, close } = await openDatabase(url.toString());
     try {
