@@ -65,7 +65,9 @@ export type Trigger =
   | { kind: 'message'; name: string }
   | { kind: 'signal'; name: string }
   | { kind: 'timer'; startEventId?: string }
-  | { kind: 'call'; parentId: string; parentStep: string };
+  | { kind: 'call'; parentId: string; parentStep: string }
+  /** An alert matched a trigger rule (engine/alerts/): the none start event fires, else the first. */
+  | { kind: 'alert'; alertId: string; triggerId: string };
 
 export interface StepRecord {
   id: string;

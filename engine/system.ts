@@ -2,6 +2,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { defaultRegistry, type ActivityRegistry } from '../activities/index.ts';
+import { Alerts } from './alerts/alerts.ts';
+import { loadHooks, type HookConfig } from './alerts/hooks.ts';
+import { PrismaAlertStore } from './db/alerts-store.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
@@ -10,7 +13,7 @@ import { SoarError } from './errors.ts';
 import { Deliveries } from './deliveries.ts';
 import { Executions } from './executions.ts';
 import { createLogger, type Logger } from './log.ts';
-import type { Clock, Store } from './ports.ts';
+import { systemClock, type Clock, type Store } from './ports.ts';
 import { BullMqCommandBus } from './queue/commands.ts';
 import { BullMqDispatcher } from './queue/dispatcher.ts';
 import { Schedules } from './queue/schedules.ts';
@@ -29,6 +32,9 @@ export interface System {
   executions: Executions;
   deliveries: Deliveries;
   webhooks: Webhooks;
+  alerts: Alerts;
+  /** Inbound webhooks by name (POST /hooks/:name). */
+  hooks: Map<string, HookConfig>;
   runtime: Runtime | null;
   worker: ActivityWorker | null;
   redis: Redis;
@@ -42,6 +48,8 @@ export interface SystemOptions {
   clock?: Clock;
   /** PostgreSQL schema to use (tests give each run its own). */
   schema?: string;
+  /** Where SOAR_HOOK_* and SOAR_HOOKS_FILE are read (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -50,6 +58,7 @@ export interface SystemOptions {
  */
 export async function startSystem(config: Config, opts: SystemOptions = {}): Promise<System> {
   const logger = opts.logger ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  const hooks = loadHooks(opts.env ?? process.env);
   await checkRedis(config.REDIS_URL);
   const dbOpts = opts.schema ? { schema: opts.schema } : {};
   const migrated = await migrate(config.DATABASE_URL, dbOpts);
@@ -77,6 +86,7 @@ export async function startSystem(config: Config, opts: SystemOptions = {}): Pro
 
   let executions!: Executions;
   let deliveries!: Deliveries;
+  let alerts!: Alerts;
   let dispatcher: BullMqDispatcher | null = null;
   let runtime: Runtime | null = null;
   let worker: ActivityWorker | null = null;
@@ -125,6 +135,24 @@ export async function startSystem(config: Config, opts: SystemOptions = {}): Pro
     closers.push(() => commands.close(), () => schedules.close(), () => webhooks.close());
     executions = new Executions(store, catalog, commands, runtime);
     deliveries = new Deliveries(store, catalog, executions, commands);
+    const d = deliveries;
+    alerts = new Alerts({
+      store: new PrismaAlertStore(database.db),
+      executions,
+      correlate: (name, key, payload) => d.correlate(name, key, payload),
+      executionStatus: async (id) => (await store.getExecution(id))?.status ?? null,
+      logger: logger.child({ role: 'alerts' }),
+      clock: opts.clock ?? systemClock,
+      expressionLimits: { timeoutMs: config.EXPRESSION_TIMEOUT_MS, maxDepth: config.EXPRESSION_MAX_DEPTH },
+      sweepMs: config.ENGINE_SWEEP_MS,
+      publish: async (events) => {
+        await store.publish(events);
+        void webhooks.pump();
+      },
+    });
+    const a = alerts;
+    // before the runtime stops: matching in flight finishes its starts
+    closers.unshift(() => a.close());
 
     if (config.DEPLOY_PLAYBOOKS && (roles.has('api') || roles.has('engine'))) await deployPlaybooks(config.PLAYBOOKS_DIR, catalog, logger);
     await worker?.start();
@@ -147,6 +175,7 @@ export async function startSystem(config: Config, opts: SystemOptions = {}): Pro
         const { execution } = await executions.start(tick.key, {}, 3, { kind: 'timer', startEventId: tick.startEventId });
         logger.info('scheduled execution started', { workflow: tick.key, executionId: execution.id });
       });
+      alerts.startSweeping();
     }
   } catch (err) {
     for (const close of closers) await close().catch(() => {});
@@ -165,6 +194,8 @@ export async function startSystem(config: Config, opts: SystemOptions = {}): Pro
     executions,
     deliveries,
     webhooks,
+    alerts,
+    hooks,
     runtime,
     worker,
     redis,

@@ -1,4 +1,6 @@
 import express, { type Express } from 'express';
+import type { Alerts } from '../engine/alerts/alerts.ts';
+import type { HookConfig } from '../engine/alerts/hooks.ts';
 import type { Config } from '../engine/config.ts';
 import type { Deliveries } from '../engine/deliveries.ts';
 import type { Executions } from '../engine/executions.ts';
@@ -8,7 +10,10 @@ import type { Store } from '../engine/ports.ts';
 import type { WorkflowCatalog } from '../engine/workflows.ts';
 import { errorHandler, notFoundRoute } from './errors.ts';
 import { connectorsRouter } from './routes/connectors.ts';
+import { alertsRouter, triggersRouter } from './routes/alerts.ts';
 import { executionsRouter } from './routes/executions.ts';
+import { hooksRouter } from './routes/hooks.ts';
+import { securityEventsRouter } from './routes/security-events.ts';
 import { eventsRouter, executionMessages, tasksRouter } from './routes/tasks.ts';
 import { webhooksRouter } from './routes/webhooks.ts';
 import { workflowsRouter } from './routes/workflows.ts';
@@ -22,6 +27,8 @@ export interface Services {
   executions: Executions;
   deliveries: Deliveries;
   webhooks: Webhooks;
+  alerts: Alerts;
+  hooks: Map<string, HookConfig>;
   /** Resolves when the process can serve (database and Redis answer); rejects with the reason. */
   health(): Promise<Record<string, unknown>>;
 }
@@ -32,6 +39,8 @@ export function createApp(s: Services): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // before the JSON parser: webhook signatures are checked over the raw body
+  app.use('/hooks', hooksRouter(s));
   app.use(express.json({ limit: s.config.HTTP_BODY_LIMIT }));
   app.use(express.text({ type: XML_TYPES, limit: s.config.HTTP_BODY_LIMIT }));
 
@@ -59,6 +68,9 @@ export function createApp(s: Services): Express {
   app.use('/api/v2/executions', messages);
   app.use('/api/v2', events);
   app.use('/connectors', connectorsRouter(s));
+  app.use('/api/v2/events', securityEventsRouter(s));
+  app.use('/api/v2/alerts', alertsRouter(s));
+  app.use('/api/v2/triggers', triggersRouter(s));
   // IntelliGuard API v2 paths, for existing clients
   app.use('/api/v2/workflows/executions', executions);
   app.use('/api/v2/executions', executions);

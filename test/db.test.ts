@@ -200,7 +200,7 @@ describe('PostgreSQL', () => {
     );
     assert.deepEqual(
       rows.map((row) => row.table_name),
-      ['Execution', 'Inbox', 'Outbox', 'Step', 'Task', 'Wait', 'WebhookDelivery', 'WebhookSubscription', 'Workflow', '_prisma_migrations'],
+      ['Alert', 'AlertStart', 'Event', 'Execution', 'HookDelivery', 'Inbox', 'Outbox', 'Step', 'Task', 'Trigger', 'Wait', 'WebhookDelivery', 'WebhookSubscription', 'Workflow', '_prisma_migrations'],
     );
     const { db, close } = await openDatabase(url.toString());
     try {

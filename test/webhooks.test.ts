@@ -101,6 +101,22 @@ describe(`outbound webhooks (${databases[0]})`, () => {
     assert.equal((await api('GET', `/webhooks/${subId}`)).status, 404);
   });
 
+  it('tells subscribers when an alert is created and when it is updated', async () => {
+    const { secret } = (await api('POST', '/webhooks', { url: `${receiver.url}/alerts`, events: ['alert.created', 'alert.updated'] })).body.data;
+    const created = await api('POST', '/api/v2/alerts', { id: 'ALR-WH-1', title: 'Impossible travel', severity: 'high' });
+    assert.equal(created.status, 201);
+    assert.equal((await api('PATCH', '/api/v2/alerts/ALR-WH-1', { status: 'acknowledged', assigned_to: 'alice' })).status, 200);
+    const got = await eventually('both alert events', async () => {
+      const mine = receiver.requests.filter((r) => r.path === '/alerts');
+      return mine.length >= 2 ? mine : undefined;
+    });
+    assert.deepEqual(got.map((r) => r.headers['x-soar-event']).sort(), ['alert.created', 'alert.updated']);
+    const updated = JSON.parse(got.find((r) => r.headers['x-soar-event'] === 'alert.updated')!.body);
+    assert.equal(updated.alert.id, 'ALR-WH-1');
+    assert.equal(updated.alert.status, 'acknowledged');
+    for (const r of got) verify(r, secret);
+  });
+
   it('records a delivery that failed after its last attempt', async () => {
     const sub = (await api('POST', '/webhooks', { url: 'http://127.0.0.1:9/unreachable', events: ['execution.failed'] })).body.data;
     const failing = approval.replace('notify-me', 'fails-fast').replace('<bpmn:userTask id="approve" name="Approve" camunda:candidateGroups="ir"/>', '<bpmn:scriptTask id="approve" scriptFormat="jsonata"><bpmn:script>$error("boom")</bpmn:script></bpmn:scriptTask>');
