@@ -42,11 +42,22 @@ export class Executions {
    * Creates an execution of a workflow (id, or process key for its latest version) and starts it.
    * `priority` orders its jobs in the queues: 1 runs soonest; 3 is normal.
    */
-  async start(workflowIdOrKey: string, input: Record<string, unknown>, priority = 3, trigger?: Trigger): Promise<{ execution: ExecutionRecord; workflow: WorkflowRecord }> {
+  async start(
+    workflowIdOrKey: string,
+    input: Record<string, unknown>,
+    priority = 3,
+    trigger?: Trigger,
+    /** A caller that may start the same thing twice (a retry, two sweeps) names the execution: the second start finds the first. */
+    id?: string,
+  ): Promise<{ execution: ExecutionRecord; workflow: WorkflowRecord }> {
     const workflow = await this.#catalog.resolve(workflowIdOrKey);
+    if (id) {
+      const existing = await this.#store.getExecution(id);
+      if (existing) return { execution: existing, workflow: (await this.#store.getWorkflow(existing.workflowId)) ?? workflow };
+    }
     const local = this.#local?.accepting() ? this.#local : null;
     const execution = await this.#store.createExecution({
-      id: randomUUID(),
+      id: id ?? randomUUID(),
       workflowId: workflow.id,
       input,
       priority,

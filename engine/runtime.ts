@@ -1154,7 +1154,12 @@ class Instance {
     if (inspections.length) await this.#inspect(inspections);
     // a recovered instance re-announces its timers: a new wake each time, as the earlier one may have come early
     for (const w of waits) if (w.kind === 'timer' && w.dueAt) rt.nudge(this.id, 'timer', w.dueAt, `${w.id}-${w.dueAt.getTime()}-${this.#revision}`);
-    for (const c of calls) await this.#startCall(c);
+    for (const c of calls) {
+      // a call interrupted in the same turn (a terminate end, a boundary event) starts nothing
+      const st = this.#steps.get(c.activation);
+      if (ended || st?.status === 'cancelled' || st?.status === 'failed') continue;
+      await this.#startCall(c);
+    }
     if (calls.length) this.#again = true; // commit again, now that the children exist
     if (parent) rt.nudge(parent.id, 'child');
     for (const id of new Set(signalled.map((i) => i.executionId))) rt.nudge(id, 'signal');

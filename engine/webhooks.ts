@@ -76,6 +76,9 @@ export class Webhooks {
       throw new SoarError('BAD_REQUEST', 'url is not an absolute URL', [{ field: 'url', reason: 'not an absolute URL' }]);
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new SoarError('BAD_REQUEST', 'url must be http or https', [{ field: 'url', reason: 'http or https only' }]);
+    if (url.username || url.password) {
+      throw new SoarError('BAD_REQUEST', 'url may not carry a user or password: verify deliveries with the signature instead', [{ field: 'url', reason: 'no credentials in the URL' }]);
+    }
     const unknown = req.events.filter((e) => e !== '*' && !(WEBHOOK_EVENTS as readonly string[]).includes(e));
     if (unknown.length || !req.events.length) {
       throw new SoarError('BAD_REQUEST', `unknown events: ${unknown.join(', ') || '(none given)'}`, [{ field: 'events', reason: `one or more of ${WEBHOOK_EVENTS.join(', ')}, or *` }]);

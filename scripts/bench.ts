@@ -120,7 +120,7 @@ async function productEnv(db: 'sqlite' | 'postgresql'): Promise<ProductEnv> {
   // The expression limit is wall-clock time: with 1000 executions started in a burst, a mapping
   // that waits its turn in the event loop passes 1 s and fails its execution (a known defect of the
   // limit, not a cost). The bench measures cost, so it raises the limit.
-  const env: Record<string, string> = { REDIS_URL, QUEUE_PREFIX: prefix, DEPLOY_PLAYBOOKS: 'false', LOG_LEVEL: 'error', ENGINE_SWEEP_MS: '1000', EXPRESSION_TIMEOUT_MS: '60000' };
+  const env: Record<string, string> = { REDIS_URL, QUEUE_PREFIX: prefix, DEPLOY_PLAYBOOKS: 'false', LOG_LEVEL: 'error', ENGINE_SWEEP_MS: '1000' };
   if (db === 'sqlite') {
     const dir = await mkdtemp(join(tmpdir(), 'soar-bench-'));
     env.DATABASE_URL = `file:${join(dir, 'bench.db')}`;

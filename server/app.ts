@@ -9,6 +9,7 @@ import type { Logger } from '../engine/log.ts';
 import type { Store } from '../engine/ports.ts';
 import type { WorkflowCatalog } from '../engine/workflows.ts';
 import { errorHandler, notFoundRoute } from './errors.ts';
+import { hasNul, NUL_REFUSED } from './validate.ts';
 import { connectorsRouter } from './routes/connectors.ts';
 import { alertsRouter, triggersRouter } from './routes/alerts.ts';
 import { executionsRouter } from './routes/executions.ts';
@@ -42,6 +43,17 @@ export function createApp(s: Services): Express {
   // before the JSON parser: webhook signatures are checked over the raw body
   app.use('/hooks', hooksRouter(s));
   app.use(express.json({ limit: s.config.HTTP_BODY_LIMIT }));
+  // NUL characters cannot be stored (PostgreSQL refuses them): a clear 400, never a 500
+  app.use((req, _res, next) => {
+    let path = req.path;
+    try {
+      path = decodeURIComponent(req.path);
+    } catch {
+      /* left as is */
+    }
+    if (path.includes('\u0000') || hasNul(req.query) || hasNul(req.body)) throw NUL_REFUSED();
+    next();
+  });
   app.use(express.text({ type: XML_TYPES, limit: s.config.HTTP_BODY_LIMIT }));
 
   app.get('/healthz', async (_req, res) => {

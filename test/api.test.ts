@@ -130,4 +130,16 @@ describe(`HTTP API (${databases[0]})`, () => {
     assert.equal(health.status, 200);
     assert.equal(health.body.status, 'ok');
   });
+
+  it('refuses NUL characters with a 400, in the path, the query and the body', async () => {
+    for (const [method, path, body] of [
+      ['GET', '/executions/%00', undefined],
+      ['GET', '/executions?workflow_id=a%00b', undefined],
+      ['POST', '/api/v2/alerts', { title: 'a\u0000b', severity: 'high' }],
+    ] as const) {
+      const res = await fetch(base + path, { method, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      assert.equal(res.status, 400, `${method} ${path}`);
+      assert.match(((await res.json()) as { error: { message: string } }).error.message, /NUL/);
+    }
+  });
 });

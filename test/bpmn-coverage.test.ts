@@ -501,5 +501,21 @@ for (const db of databases) {
       const child = (await system.store.listExecutions({ limit: 100, offset: 0 })).items.find((e) => e.parentId === id)!;
       assert.equal((await ended(system.store, child.id)).status, 'cancelled');
     });
+
+    it('starts no called execution when the call is interrupted in the same turn (terminate)', async () => {
+      await deploy(bpmn('never-called', `<bpmn:startEvent id="start"/>${flow('f0', 'start', 'hold')}<bpmn:userTask id="hold"/>`));
+      await deploy(
+        bpmn(
+          'call-and-stop',
+          `<bpmn:startEvent id="start"/>${flow('f0', 'start', 'fork')}<bpmn:parallelGateway id="fork"/>
+           ${flow('p1', 'fork', 'call')}${flow('p2', 'fork', 'stop')}
+           <bpmn:callActivity id="call" calledElement="never-called"/><bpmn:endEvent id="stop"><bpmn:terminateEventDefinition/></bpmn:endEvent>`,
+        ),
+      );
+      const id = await run('call-and-stop');
+      assert.equal((await ended(system.store, id)).status, 'completed');
+      const wf = await system.catalog.resolve('never-called');
+      assert.equal((await system.store.listExecutions({ workflowIds: [wf.id], limit: 5, offset: 0 })).total, 0, 'no orphan child');
+    });
   });
 }

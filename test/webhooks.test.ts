@@ -55,6 +55,7 @@ describe(`outbound webhooks (${databases[0]})`, () => {
 
   it('refuses a subscription with a bad URL or an unknown event', async () => {
     assert.equal((await api('POST', '/webhooks', { url: 'ftp://x.example/hook', events: ['execution.completed'] })).status, 400);
+    assert.equal((await api('POST', '/webhooks', { url: 'https://user:pa55@x.example/hook', events: ['execution.completed'] })).status, 400, 'no credentials in the URL');
     const bad = await api('POST', '/webhooks', { url: `${receiver.url}/hook`, events: ['execution.exploded'] });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'BAD_REQUEST');

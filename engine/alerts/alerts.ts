@@ -1,5 +1,5 @@
 import type { OutboxEvent } from '../ports.ts';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { SoarError, notFound } from '../errors.ts';
 import type { Correlation } from '../deliveries.ts';
 import type { Executions } from '../executions.ts';
@@ -104,10 +104,11 @@ export class Alerts {
   }
 
   /** Stores a webhook delivery with its alert; `replayed` when the delivery id was seen. */
-  async acceptDelivery(delivery: Omit<HookDeliveryRecord, 'id' | 'outcome' | 'reason' | 'alertId' | 'receivedAt'>, input: AlertInput) {
+  async acceptDelivery(delivery: Omit<HookDeliveryRecord, 'id' | 'outcome' | 'reason' | 'alertId' | 'receivedAt'>, input: AlertInput, signature: string) {
     const now = this.#o.clock.now();
     const alert = alertRecord(input, input.id ?? randomUUID(), now);
-    const r = await this.#o.store.acceptDelivery({ ...delivery, id: randomUUID(), outcome: 'accepted', reason: null, alertId: alert.id, receivedAt: now }, alert);
+    const replayKey = `sig:${createHash('sha256').update(signature).digest('hex')}`;
+    const r = await this.#o.store.acceptDelivery({ ...delivery, id: randomUUID(), outcome: 'accepted', reason: null, alertId: alert.id, receivedAt: now }, alert, replayKey);
     if (!r.replayed && r.created) {
       this.#matchSoon(r.alert);
       await this.#announce('alert.created', r.alert);
@@ -197,7 +198,9 @@ export class Alerts {
         await this.updateAlert(id, u);
         updated++;
       } catch (err) {
-        const e = err instanceof SoarError ? err : new SoarError('INTERNAL', (err as Error).message);
+        if (!(err instanceof SoarError)) this.#o.logger.error('bulk alert update failed', { alertId: id, err: (err as Error).message });
+        // an unexpected error's text may hold internals (paths, SQL): it is logged, not answered
+        const e = err instanceof SoarError ? err : new SoarError('INTERNAL', 'the alert could not be updated');
         errors.push({ alert_id: id, code: e.code, message: e.message });
       }
     }
@@ -276,7 +279,16 @@ export class Alerts {
     try {
       const severity = doc.severity;
       const priority = severity === 'critical' ? 1 : severity === 'high' ? 2 : 3;
-      const { execution } = await this.#o.executions.start(claim.workflowKey, { alert: doc }, priority, { kind: 'alert', alertId: claim.alertId, triggerId: claim.triggerId });
+      // the execution's id is derived from the claim: two sweeps, or a retry after a crash, start it once
+      const h = createHash('sha256').update(`alert-start:${claim.id}`).digest('hex');
+      const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+      const { execution } = await this.#o.executions
+        .start(claim.workflowKey, { alert: doc }, priority, { kind: 'alert', alertId: claim.alertId, triggerId: claim.triggerId }, id)
+        .catch(async (err: unknown) => {
+          const started = await this.#o.executions.get(id).catch(() => null); // a concurrent start won the insert
+          if (started) return { execution: started };
+          throw err;
+        });
       await this.#o.store.setStartExecution(claim.id, execution.id);
       this.#o.logger.info('alert started a playbook', { alertId: claim.alertId, triggerId: claim.triggerId, workflow: claim.workflowKey, executionId: execution.id });
       return execution.id;

@@ -113,7 +113,11 @@ export interface AlertStore {
    * Records an accepted webhook delivery and creates its alert in one transaction: a delivery id
    * seen before gives `replayed` and creates nothing.
    */
-  acceptDelivery(delivery: HookDeliveryRecord, alert: AlertRecord): Promise<{ replayed: true } | { replayed: false; created: boolean; alert: AlertRecord }>;
+  /**
+   * Records an accepted delivery with its alert. `replayKey` (derived from the signature) is kept
+   * too: a delivery whose id or signature was seen is a replay.
+   */
+  acceptDelivery(delivery: HookDeliveryRecord, alert: AlertRecord, replayKey: string): Promise<{ replayed: true } | { replayed: false; created: boolean; alert: AlertRecord }>;
   /** Records a refused delivery, for audit (under a delivery id of its own: a forged id burns nothing). */
   recordRejected(delivery: HookDeliveryRecord): Promise<void>;
   getAlert(id: string): Promise<AlertRecord | null>;

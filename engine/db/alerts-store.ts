@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Db } from './client.ts';
 import { SoarError } from '../errors.ts';
 import type { Page } from '../ports.ts';
@@ -95,20 +96,22 @@ export class PrismaAlertStore implements AlertStore {
     }
   }
 
-  async acceptDelivery(delivery: HookDeliveryRecord, alert: AlertRecord): Promise<{ replayed: true } | { replayed: false; created: boolean; alert: AlertRecord }> {
+  async acceptDelivery(delivery: HookDeliveryRecord, alert: AlertRecord, replayKey: string): Promise<{ replayed: true } | { replayed: false; created: boolean; alert: AlertRecord }> {
     // A concurrent delivery of the same alert (another delivery id) can make the alert insert fail
     // and roll the transaction back; the next try finds the alert.
     for (let tries = 0; ; tries++) {
       try {
         return await this.#db.$transaction(async (tx) => {
           await tx.hookDelivery.create({ data: { ...delivery, alertId: alert.id } });
+          // the same signed body again, under a new delivery id, is a replay too
+          await tx.hookDelivery.create({ data: { ...delivery, id: randomUUID(), deliveryId: replayKey, reason: `signature of delivery ${delivery.deliveryId}`, alertId: alert.id } });
           const existing = await tx.alert.findUnique({ where: { id: alert.id } });
           if (existing) return { replayed: false as const, created: false, alert: toAlert(existing) };
           return { replayed: false as const, created: true, alert: toAlert(await tx.alert.create({ data: alertRow(alert) })) };
         });
       } catch (err) {
         if (!isUnique(err) || tries >= 3) throw err;
-        const seen = await this.#db.hookDelivery.findUnique({ where: { hook_deliveryId: { hook: delivery.hook, deliveryId: delivery.deliveryId } } });
+        const seen = await this.#db.hookDelivery.findFirst({ where: { hook: delivery.hook, deliveryId: { in: [delivery.deliveryId, replayKey] } } });
         if (seen) return { replayed: true };
       }
     }

@@ -1,3 +1,4 @@
+import { hasNul, NUL_REFUSED } from '../validate.ts';
 import express, { Router } from 'express';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, mapPayload, verifyDelivery } from '../../engine/alerts/hooks.ts';
 import { SoarError } from '../../engine/errors.ts';
@@ -28,9 +29,10 @@ export function hooksRouter(s: Services): Router {
       } catch (err) {
         throw new SoarError('INVALID_JSON', `the delivery is not valid JSON: ${(err as Error).message}`);
       }
+      if (hasNul(payload)) throw NUL_REFUSED();
       const input = await mapPayload(hook, payload, { timeoutMs: s.config.EXPRESSION_TIMEOUT_MS, maxDepth: s.config.EXPRESSION_MAX_DEPTH });
-      const r = await s.alerts.acceptDelivery({ hook: name, deliveryId, remoteIp }, input);
-      if (r.replayed) throw new SoarError('CONFLICT', `replayed delivery: ${deliveryId} was received by hook ${name} already`);
+      const r = await s.alerts.acceptDelivery({ hook: name, deliveryId, remoteIp }, input, req.get(SIGNATURE_HEADER)!.trim());
+      if (r.replayed) throw new SoarError('CONFLICT', `replayed delivery: ${deliveryId}, or the same signed body, was received by hook ${name} already`);
       res.status(r.created ? 201 : 200).json({ data: { delivery_id: deliveryId, alert_id: r.alert.id, created: r.created }, links: { alert: `/api/v2/alerts/${r.alert.id}` } });
     } catch (err) {
       if (err instanceof SoarError) await s.alerts.rejectDelivery(name, claimed, `${err.code}: ${err.message}`, remoteIp);

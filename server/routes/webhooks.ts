@@ -7,8 +7,15 @@ import { pageLinks } from './workflows.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
+/** The URL as listed: its query (which may hold a token) is not shown. */
+const shownUrl = (u: string) => {
+  const url = new URL(u);
+  if (url.search) url.search = '?…';
+  return url.toString();
+};
+
 /** A subscription as listed: never its secret. */
-const view = (s: WebhookSubscription) => ({ id: s.id, url: s.url, events: s.events, enabled: s.enabled, created_at: iso(s.createdAt), links: { deliveries: `/webhooks/${s.id}/deliveries` } });
+const view = (s: WebhookSubscription) => ({ id: s.id, url: shownUrl(s.url), events: s.events, enabled: s.enabled, created_at: iso(s.createdAt), links: { deliveries: `/webhooks/${s.id}/deliveries` } });
 
 const deliveryView = (d: WebhookDelivery) => ({
   id: d.id,
