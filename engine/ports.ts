@@ -224,7 +224,8 @@ export interface WebhookStore {
   getSubscription(id: string): Promise<WebhookSubscription | null>;
   deleteSubscription(id: string): Promise<boolean>;
   getDelivery(id: string): Promise<WebhookDelivery | null>;
-  listDeliveries(q: { subscriptionId?: string; status?: DeliveryStatus; limit: number; offset: number }): Promise<Page<WebhookDelivery>>;
+  /** Newest first; with `createdBefore`, the oldest first (deliveries to re-queue). */
+  listDeliveries(q: { subscriptionId?: string; status?: DeliveryStatus; createdBefore?: Date; limit: number; offset: number }): Promise<Page<WebhookDelivery>>;
   recordAttempt(id: string, r: { status: DeliveryStatus; attempts: number; responseCode: number | null; error: string | null; at: Date }): Promise<void>;
 }
 

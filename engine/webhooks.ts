@@ -142,9 +142,12 @@ export class Webhooks {
 
   /** Adds again the jobs of pending deliveries older than `olderThanMs` (their add may have been lost). */
   async requeuePending(olderThanMs = 60_000): Promise<void> {
-    const page = await this.#o.store.listDeliveries({ status: 'pending', limit: 500, offset: 0 });
-    const stale = page.items.filter((d) => d.createdAt.getTime() < Date.now() - olderThanMs);
-    await this.#enqueue(stale.map((d) => d.id));
+    const createdBefore = new Date(Date.now() - olderThanMs);
+    for (let offset = 0; ; offset += 500) {
+      const page = await this.#o.store.listDeliveries({ status: 'pending', createdBefore, limit: 500, offset });
+      await this.#enqueue(page.items.map((d) => d.id));
+      if (page.items.length < 500) return;
+    }
   }
 
   async #enqueue(ids: string[]): Promise<void> {

@@ -750,10 +750,15 @@ export class PrismaStore implements Store {
     return row ? toDelivery(row) : null;
   }
 
-  async listDeliveries(q: { subscriptionId?: string; status?: DeliveryStatus; limit: number; offset: number }): Promise<Page<WebhookDelivery>> {
-    const where = { ...(q.subscriptionId ? { subscriptionId: q.subscriptionId } : {}), ...(q.status ? { status: q.status } : {}) };
+  async listDeliveries(q: { subscriptionId?: string; status?: DeliveryStatus; createdBefore?: Date; limit: number; offset: number }): Promise<Page<WebhookDelivery>> {
+    const where = {
+      ...(q.subscriptionId ? { subscriptionId: q.subscriptionId } : {}),
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.createdBefore ? { createdAt: { lt: q.createdBefore } } : {}),
+    };
+    const order = q.createdBefore ? ('asc' as const) : ('desc' as const);
     const [rows, total] = await Promise.all([
-      this.#db.webhookDelivery.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'asc' }], take: q.limit, skip: q.offset }),
+      this.#db.webhookDelivery.findMany({ where, orderBy: [{ createdAt: order }, { id: 'asc' }], take: q.limit, skip: q.offset }),
       this.#db.webhookDelivery.count({ where }),
     ]);
     return { items: rows.map(toDelivery), total };
