@@ -217,8 +217,8 @@ export interface WebhookStore {
   publish(events: OutboxEvent[]): Promise<void>;
   /** The oldest events not fanned out yet. */
   outbox(limit: number): Promise<OutboxEvent[]>;
-  /** Creates the deliveries of one event and removes it from the outbox, in one transaction. */
-  fanOut(eventId: string, deliveries: WebhookDelivery[]): Promise<void>;
+  /** Creates the deliveries of these events and removes them from the outbox, in one transaction. */
+  fanOut(eventIds: string[], deliveries: WebhookDelivery[]): Promise<void>;
   createSubscription(s: WebhookSubscription): Promise<WebhookSubscription>;
   listSubscriptions(): Promise<WebhookSubscription[]>;
   getSubscription(id: string): Promise<WebhookSubscription | null>;

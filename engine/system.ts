@@ -159,7 +159,16 @@ export async function startSystem(config: Config, opts: SystemOptions = {}): Pro
     if (worker) await webhooks.startWorker();
     if (runtime) {
       // Events reach subscribers after the commit that wrote them; the sweep catches up on the rest.
-      runtime.on('published', () => void webhooks.pump());
+      // at most one fan-out per 50 ms: a burst of commits shares one outbox read
+      let soon: NodeJS.Timeout | null = null;
+      runtime.on('published', () => {
+        soon ??= setTimeout(() => {
+          soon = null;
+          void webhooks.pump();
+        }, 50);
+        soon.unref();
+      });
+      closers.unshift(async () => soon && clearTimeout(soon));
       const t = setInterval(() => void webhooks.pump().then(() => webhooks.requeuePending()).catch(() => {}), config.ENGINE_SWEEP_MS);
       t.unref();
       closers.unshift(async () => clearInterval(t));

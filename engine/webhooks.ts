@@ -128,15 +128,15 @@ export class Webhooks {
       const events = await this.#o.store.outbox(100);
       if (!events.length) return;
       const subs = await this.#o.store.listSubscriptions();
-      for (const e of events) {
-        const deliveries: WebhookDelivery[] = subs
+      const deliveries: WebhookDelivery[] = events.flatMap((e) =>
+        subs
           .filter((s) => matches(s, e.event))
-          .map((s) => ({ id: deliveryId(e.id, s.id), subscriptionId: s.id, event: e.event, payload: e.payload, status: 'pending', attempts: 0, responseCode: null, lastError: null, createdAt: e.createdAt, deliveredAt: null }));
-        // INVARIANT: the delivery rows are written before their jobs are added (outbox order); a
-        // job whose row is missing is never added, and a row whose job was lost is re-added below.
-        await this.#o.store.fanOut(e.id, deliveries);
-        await this.#enqueue(deliveries.map((d) => d.id));
-      }
+          .map((s) => ({ id: deliveryId(e.id, s.id), subscriptionId: s.id, event: e.event, payload: e.payload, status: 'pending' as const, attempts: 0, responseCode: null, lastError: null, createdAt: e.createdAt, deliveredAt: null })),
+      );
+      // INVARIANT: the delivery rows are written before their jobs are added (outbox order); a
+      // job whose row is missing is never added, and a row whose job was lost is re-added later.
+      await this.#o.store.fanOut(events.map((e) => e.id), deliveries);
+      await this.#enqueue(deliveries.map((d) => d.id));
     }
   }
 

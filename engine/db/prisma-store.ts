@@ -714,7 +714,11 @@ export class PrismaStore implements Store {
     return rows.map((r) => ({ ...r, payload: parse<Record<string, unknown>>(r.payload) ?? {} }));
   }
 
-  async fanOut(eventId: string, deliveries: WebhookDelivery[]): Promise<void> {
+  async fanOut(eventIds: string[], deliveries: WebhookDelivery[]): Promise<void> {
+    if (!deliveries.length) {
+      await this.#db.outbox.deleteMany({ where: { id: { in: eventIds } } });
+      return;
+    }
     await this.#db.$transaction(async (tx) => {
       for (const d of deliveries) {
         await tx.$executeRaw`
@@ -722,7 +726,7 @@ export class PrismaStore implements Store {
           VALUES (${d.id}, ${d.subscriptionId}, ${d.event}, ${JSON.stringify(d.payload)}, ${d.status}, ${d.attempts}, ${d.responseCode}, ${d.lastError}, ${d.createdAt}, ${d.deliveredAt})
           ON CONFLICT ("id") DO NOTHING`;
       }
-      await tx.outbox.deleteMany({ where: { id: eventId } });
+      await tx.outbox.deleteMany({ where: { id: { in: eventIds } } });
     });
   }
 
