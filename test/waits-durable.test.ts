@@ -1,7 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { System } from '../engine/system.ts';
-import { clearRedis, databases, ended, eventually, startTestSystem, testEnv } from './support/env.ts';
+import { Job, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { clearRedis, databases, ended, eventually, REDIS_URL, startTestSystem, testEnv } from './support/env.ts';
 
 // Waits that outlive the engine process: timers, analysts' answers and messages are kept in the
 // database, so a restart, or a Redis that lost its delayed jobs, delays nothing past its time.
@@ -137,6 +139,40 @@ for (const db of databases) {
           await system.close();
         }
       } finally {
+        await t.cleanup();
+      }
+    });
+
+    it('takes back the queued job of a connector task that a boundary timer interrupts', async () => {
+      const t = await testEnv(db);
+      // no worker role: the task's job waits in its queue until the timer interrupts the task
+      const system = await startTestSystem(t, { ROLES: 'api,engine' });
+      try {
+        await system.catalog.deploy(`<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions ${NS} id="d" targetNamespace="t">
+  <bpmn:process id="sla-on-job" isExecutable="true">
+    <bpmn:startEvent id="start"/><bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="lookup"/>
+    <bpmn:serviceTask id="lookup"><bpmn:extensionElements><zeebe:taskDefinition type="core.noop"/></bpmn:extensionElements></bpmn:serviceTask>
+    <bpmn:boundaryEvent id="breach" attachedToRef="lookup"><bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT0.3S</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="lookup" targetRef="done"/><bpmn:endEvent id="done"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="breach" targetRef="late"/><bpmn:endEvent id="late"/>
+  </bpmn:process>
+</bpmn:definitions>`);
+        const { execution } = await system.executions.start('sla-on-job', {});
+        const job = await eventually('the job', async () => (await system.store.getSteps(execution.id)).find((s) => s.activityId === 'lookup' && s.jobId));
+        assert.equal((await ended(system.store, execution.id)).status, 'completed');
+        const steps = await system.store.getSteps(execution.id);
+        assert.ok(steps.some((s) => s.activityId === 'late' && s.status === 'completed'));
+        assert.equal(steps.find((s) => s.activityId === 'lookup')?.status, 'cancelled');
+        const queue = new Queue('core', { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix: t.prefix });
+        try {
+          await eventually('the job to be removed', async () => !(await Job.fromId(queue, job.jobId!)));
+        } finally {
+          await queue.close();
+          await (queue.opts.connection as Redis).quit();
+        }
+      } finally {
+        await system.close();
         await t.cleanup();
       }
     });
