@@ -118,7 +118,11 @@ export class Webhooks {
       } while (this.#again);
     })()
       .catch((err: Error) => void this.#o.logger.error('webhook fan-out failed; retried on the next sweep', { err: err.message }))
-      .finally(() => (this.#pumping = null));
+      .finally(() => {
+        this.#pumping = null;
+        // asked for again after the last check: run again rather than wait for the sweep
+        if (this.#again) void this.pump();
+      });
     this.#pumping = run;
     return run;
   }
