@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Engine } from 'bpmn-engine';
+import { uuidFrom } from './ids.ts';
 import type { Logger } from './log.ts';
 import type { CompiledWorkflow, WorkflowCatalog } from './workflows.ts';
 import { resultVariableOf, taskInput, taskOutput } from './io.ts';
@@ -1284,11 +1285,6 @@ function findPostponed(list: PostponedApi[], activation: string): PostponedApi |
   return undefined;
 }
 
-/** A stable uuid-shaped id derived from a name. */
-function uuidFrom(name: string): string {
-  const h = createHash('sha256').update(name).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
 
 type BpmnActivity = {
   id: string;

@@ -1,7 +1,8 @@
-import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { SoarError, notFound } from './errors.ts';
+import { uuidFrom } from './ids.ts';
 import type { Logger } from './log.ts';
 import type { DeliveryStatus, Page, WebhookDelivery, WebhookStore, WebhookSubscription } from './ports.ts';
 
@@ -39,11 +40,8 @@ export function signature(secret: string, timestamp: string, body: string): stri
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-/** A stable uuid-shaped id for one event's delivery to one subscription. */
-function deliveryId(eventId: string, subscriptionId: string): string {
-  const h = createHash('sha256').update(`${eventId}:${subscriptionId}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
+/** One event's delivery to one subscription: the same id however often the event is fanned out. */
+const deliveryId = (eventId: string, subscriptionId: string): string => uuidFrom(`${eventId}:${subscriptionId}`);
 
 const matches = (s: WebhookSubscription, event: string) => s.enabled && (s.events.includes('*') || s.events.includes(event));
 

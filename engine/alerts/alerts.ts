@@ -1,11 +1,11 @@
-import type { OutboxEvent } from '../ports.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { SoarError, notFound } from '../errors.ts';
 import type { Correlation } from '../deliveries.ts';
 import type { Executions } from '../executions.ts';
 import { compileExpression, evaluate, type EvaluateOptions } from '../expr/jsonata.ts';
 import type { Logger } from '../log.ts';
-import type { Clock, ExecutionStatus, Page } from '../ports.ts';
+import { uuidFrom } from '../ids.ts';
+import type { Clock, ExecutionStatus, OutboxEvent, Page } from '../ports.ts';
 import { alertDocument, alertRecord, type AlertInput, type AlertUpdate, type EventDocument } from './model.ts';
 import type { AlertQuery, AlertRecord, AlertStartRecord, AlertStore, EventQuery, EventRecord, HookDeliveryRecord, TriggerRecord } from './ports.ts';
 
@@ -280,8 +280,7 @@ export class Alerts {
       const severity = doc.severity;
       const priority = severity === 'critical' ? 1 : severity === 'high' ? 2 : 3;
       // the execution's id is derived from the claim: two sweeps, or a retry after a crash, start it once
-      const h = createHash('sha256').update(`alert-start:${claim.id}`).digest('hex');
-      const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+      const id = uuidFrom(`alert-start:${claim.id}`);
       const { execution } = await this.#o.executions
         .start(claim.workflowKey, { alert: doc }, priority, { kind: 'alert', alertId: claim.alertId, triggerId: claim.triggerId }, id)
         .catch(async (err: unknown) => {
