@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import { sqliteConnectionOf, type Db } from './client.ts';
-import { join, sqltag as sql } from '@prisma/client/runtime/client';
+import { join, raw, sqltag as sql } from '@prisma/client/runtime/client';
 import { TERMINAL } from '../ports.ts';
 import type {
   Commit,
@@ -137,11 +137,14 @@ const SQLITE_CREATE = `
   INSERT INTO "Execution" ("id", "workflowId", "status", "priority", "input", "revision", "owner", "leaseUntil",
                            "createdAt", "updatedAt", "parentId", "parentStep", "trigger")
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-const SQLITE_STEP = `
-  INSERT INTO "Step" ("id", "executionId", "seq", "activityId", "name", "type", "status", "attempt",
-                      "activity", "jobId", "input", "output", "error", "engineId", "startedAt", "endedAt")
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT ("id") DO UPDATE SET
+/*
+ * The upserts of a commit's rows, shared by both write paths (PostgreSQL batch, SQLite statements):
+ * the columns, and what a row already stored keeps when a recovered engine reports it again.
+ */
+const STEP_COLUMNS = `"id", "executionId", "seq", "activityId", "name", "type", "status", "attempt",
+  "activity", "jobId", "input", "output", "error", "engineId", "startedAt", "endedAt"`;
+// A recovered engine re-reports a step it does not fully know: never erase what is stored.
+const STEP_ON_CONFLICT = `ON CONFLICT ("id") DO UPDATE SET
     "status" = excluded."status",
     "attempt" = excluded."attempt",
     "engineId" = excluded."engineId",
@@ -151,19 +154,20 @@ const SQLITE_STEP = `
     "output" = COALESCE(excluded."output", "Step"."output"),
     "error" = COALESCE(excluded."error", "Step"."error"),
     "endedAt" = COALESCE(excluded."endedAt", "Step"."endedAt")`;
-const SQLITE_TASK = `
-  INSERT INTO "Task" ("id", "executionId", "activityId", "name", "status", "assignee", "candidateGroups",
-                      "candidateUsers", "form", "createdAt", "completedAt", "completedBy", "result")
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT ("id") DO UPDATE SET
+const TASK_COLUMNS = `"id", "executionId", "activityId", "name", "status", "assignee", "candidateGroups",
+  "candidateUsers", "form", "createdAt", "completedAt", "completedBy", "result"`;
+// An answered task stays answered: a resumed engine re-reports it as open.
+const TASK_ON_CONFLICT = `ON CONFLICT ("id") DO UPDATE SET
     "status" = CASE WHEN excluded."status" = 'open' THEN "Task"."status" ELSE excluded."status" END,
     "completedAt" = COALESCE("Task"."completedAt", excluded."completedAt"),
     "completedBy" = COALESCE("Task"."completedBy", excluded."completedBy"),
     "result" = COALESCE("Task"."result", excluded."result")`;
-const SQLITE_WAIT = `
-  INSERT INTO "Wait" ("id", "executionId", "activityId", "kind", "name", "correlationKey", "dueAt", "createdAt")
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "correlationKey" = excluded."correlationKey", "dueAt" = excluded."dueAt"`;
+const WAIT_COLUMNS = `"id", "executionId", "activityId", "kind", "name", "correlationKey", "dueAt", "createdAt"`;
+const WAIT_ON_CONFLICT = `ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "correlationKey" = excluded."correlationKey", "dueAt" = excluded."dueAt"`;
+
+const SQLITE_STEP = `INSERT INTO "Step" (${STEP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ${STEP_ON_CONFLICT}`;
+const SQLITE_TASK = `INSERT INTO "Task" (${TASK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ${TASK_ON_CONFLICT}`;
+const SQLITE_WAIT = `INSERT INTO "Wait" (${WAIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ${WAIT_ON_CONFLICT}`;
 // only while the execution is live (see insertInbox)
 const SQLITE_INBOX = `
   INSERT INTO "Inbox" ("id", "executionId", "kind", "target", "targetStep", "payload", "createdAt")
@@ -461,41 +465,21 @@ export class PrismaStore implements Store {
             (s) => sql`(${s.id}, ${s.executionId}, ${s.seq}, ${s.activityId}, ${s.name}, ${s.type}, ${s.status}, ${s.attempt},
                         ${s.activity}, ${s.jobId}, ${json(s.input)}, ${json(s.output)}, ${json(s.error)}, ${s.engineId}, ${s.startedAt}, ${s.endedAt})`,
           );
-          // A recovered engine re-reports a step it does not fully know: never erase what is stored.
-          await tx.$executeRaw`
-            INSERT INTO "Step" ("id", "executionId", "seq", "activityId", "name", "type", "status", "attempt",
-                                "activity", "jobId", "input", "output", "error", "engineId", "startedAt", "endedAt")
-            VALUES ${join(values)}
-            ON CONFLICT ("id") DO UPDATE SET
-              "status" = excluded."status",
-              "attempt" = excluded."attempt",
-              "engineId" = excluded."engineId",
-              "activity" = COALESCE(excluded."activity", "Step"."activity"),
-              "jobId" = COALESCE(excluded."jobId", "Step"."jobId"),
-              "input" = COALESCE(excluded."input", "Step"."input"),
-              "output" = COALESCE(excluded."output", "Step"."output"),
-              "error" = COALESCE(excluded."error", "Step"."error"),
-              "endedAt" = COALESCE(excluded."endedAt", "Step"."endedAt")`;
+          await tx.$executeRaw`INSERT INTO "Step" (${raw(STEP_COLUMNS)}) VALUES ${join(values)} ${raw(STEP_ON_CONFLICT)}`;
         }
         for (const c of done) {
           for (const t of c.tasks ?? []) {
-            // An answered task stays answered: a resumed engine re-reports it as open.
             await tx.$executeRaw`
-              INSERT INTO "Task" ("id", "executionId", "activityId", "name", "status", "assignee", "candidateGroups",
-                                  "candidateUsers", "form", "createdAt", "completedAt", "completedBy", "result")
+              INSERT INTO "Task" (${raw(TASK_COLUMNS)})
               VALUES (${t.id}, ${t.executionId}, ${t.activityId}, ${t.name}, ${t.status}, ${t.assignee}, ${JSON.stringify(t.candidateGroups)},
                       ${JSON.stringify(t.candidateUsers)}, ${json(t.form)}, ${t.createdAt}, ${t.completedAt}, ${t.completedBy}, ${json(t.result)})
-              ON CONFLICT ("id") DO UPDATE SET
-                "status" = CASE WHEN excluded."status" = 'open' THEN "Task"."status" ELSE excluded."status" END,
-                "completedAt" = COALESCE("Task"."completedAt", excluded."completedAt"),
-                "completedBy" = COALESCE("Task"."completedBy", excluded."completedBy"),
-                "result" = COALESCE("Task"."result", excluded."result")`;
+              ${raw(TASK_ON_CONFLICT)}`;
           }
           for (const w of c.waits ?? []) {
             await tx.$executeRaw`
-              INSERT INTO "Wait" ("id", "executionId", "activityId", "kind", "name", "correlationKey", "dueAt", "createdAt")
+              INSERT INTO "Wait" (${raw(WAIT_COLUMNS)})
               VALUES (${w.id}, ${w.executionId}, ${w.activityId}, ${w.kind}, ${w.name}, ${w.correlationKey}, ${w.dueAt}, ${w.createdAt})
-              ON CONFLICT ("id") DO UPDATE SET "name" = excluded."name", "correlationKey" = excluded."correlationKey", "dueAt" = excluded."dueAt"`;
+              ${raw(WAIT_ON_CONFLICT)}`;
           }
           for (const id of c.dropWaits ?? []) await tx.$executeRaw`DELETE FROM "Wait" WHERE "id" = ${id}`;
           for (const id of c.consumed ?? []) await tx.$executeRaw`DELETE FROM "Inbox" WHERE "id" = ${id}`;
