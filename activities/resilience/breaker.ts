@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { BreakerPolicy } from '../define.ts';
+import { LuaScript } from './lua.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -18,7 +19,7 @@ export interface BreakerSnapshot {
 }
 
 // Every transition is one Lua script: workers on many hosts share the breaker without races.
-const ACQUIRE = `
+const ACQUIRE = new LuaScript(`
 local s = redis.call('HMGET', KEYS[1], 'state', 'openedAt')
 local state = s[1] or 'closed'
 if state == 'open' then
@@ -29,9 +30,9 @@ if state == 'open' then
   end
   return {'open', until_ - tonumber(ARGV[1])}
 end
-return {state, 0}`;
+return {state, 0}`);
 
-const RECORD = `
+const RECORD = new LuaScript(`
 local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
 if ARGV[2] == '1' then
   if state == 'half-open' then
@@ -57,7 +58,7 @@ if n >= tonumber(ARGV[3]) then
   redis.call('HSET', KEYS[1], 'state', 'open', 'openedAt', ARGV[1])
   return 'open'
 end
-return 'closed'`;
+return 'closed'`);
 
 /**
  * A circuit breaker per connector, its state in Redis so that every worker sees the same one:
@@ -81,21 +82,13 @@ export class CircuitBreaker {
 
   /** May a call go out? While open: no, and how long until half-open. */
   async acquire(): Promise<{ allowed: true; state: BreakerState } | { allowed: false; retryInMs: number }> {
-    const [state, wait] = (await this.redis.eval(ACQUIRE, 1, this.#key, String(this.now()), String(this.policy.openMs))) as [BreakerState, number];
+    const [state, wait] = (await ACQUIRE.run(this.redis, [this.#key], [this.now(), this.policy.openMs])) as [BreakerState, number];
     return state === 'open' ? { allowed: false, retryInMs: Number(wait) } : { allowed: true, state };
   }
 
   /** Records a call's outcome; returns the state after it. */
   async record(ok: boolean): Promise<BreakerState> {
-    return (await this.redis.eval(
-      RECORD,
-      1,
-      this.#key,
-      String(this.now()),
-      ok ? '1' : '0',
-      String(this.policy.failureThreshold),
-      String(this.policy.successThreshold),
-    )) as BreakerState;
+    return (await RECORD.run(this.redis, [this.#key], [this.now(), ok ? '1' : '0', this.policy.failureThreshold, this.policy.successThreshold])) as BreakerState;
   }
 
   async snapshot(): Promise<BreakerSnapshot> {

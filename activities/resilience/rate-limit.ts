@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { RateLimit } from '../define.ts';
+import { LuaScript } from './lua.ts';
 
 // A token bucket: `max` tokens, refilled continuously at max/perMs. One script, so workers share it.
 // Integer arithmetic: a token is `per` units, the bucket holds max*per, and each ms adds `max` units.
-const TAKE = `
+const TAKE = new LuaScript(`
 local now = tonumber(ARGV[1])
 local max = tonumber(ARGV[2])
 local per = tonumber(ARGV[3])
@@ -19,7 +20,7 @@ local wait = 0
 if units >= per then units = units - per else wait = math.ceil((per - units) / max) end
 redis.call('HSET', KEYS[1], 'units', string.format('%d', units), 'ts', string.format('%d', ts))
 redis.call('PEXPIRE', KEYS[1], math.ceil(per * 2))
-return wait`;
+return wait`);
 
 /**
  * A connector's rate limit across every worker: a token bucket in Redis, taken before each API
@@ -39,7 +40,7 @@ export class RateLimiter {
   }
 
   async take(): Promise<number> {
-    return Number(await this.redis.eval(TAKE, 1, this.#key, String(this.now()), String(this.limit.max), String(this.limit.perMs)));
+    return Number(await TAKE.run(this.redis, [this.#key], [this.now(), this.limit.max, this.limit.perMs]));
   }
 }
 
