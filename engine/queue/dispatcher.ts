@@ -1,4 +1,4 @@
-import { Job, Queue, QueueEvents } from 'bullmq';
+import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { connectorOf } from '../../activities/define.ts';
 import type { DispatchRequest, Dispatcher, FailureInfo, JobOutcome } from '../ports.ts';
@@ -52,28 +52,35 @@ export class BullMqDispatcher implements Dispatcher {
     const byQueue = new Map<string, DispatchRequest[]>();
     for (const r of requests) {
       const c = connectorOf(r.activity);
-      byQueue.set(c, [...(byQueue.get(c) ?? []), r]);
+      const list = byQueue.get(c);
+      if (list) list.push(r);
+      else byQueue.set(c, [r]);
     }
     await Promise.all(
-      [...byQueue].map(([connector, reqs]) =>
-        this.queue(connector).addBulk(
-          reqs.map((r) => ({
-            name: r.activity,
-            data: { executionId: r.executionId, activityId: r.activityId, input: r.input } satisfies JobData,
-            opts: {
-              jobId: r.jobId,
-              attempts: this.#o.attempts(r.activity),
-              // the worker's backoffStrategy computes the delay: the activity's policy with jitter, or the API's Retry-After
-              backoff: { type: 'custom', delay: this.#o.backoffMs(r.activity) },
-              removeOnComplete: { age: this.#o.retentionS },
-              removeOnFail: { age: this.#o.retentionS },
-              // BullMQ runs lower numbers sooner, and jobs with none before all others: always set one.
-              priority: Math.min(Math.max(r.priority, 1), 2_097_152),
-            },
-          })),
-        ),
-      ),
+      [...byQueue].map(([connector, reqs]) => {
+        const queue = this.queue(connector);
+        // one job is one script call; addBulk wraps even one in MULTI/EXEC
+        if (reqs.length === 1) return queue.add(reqs[0]!.activity, this.#data(reqs[0]!), this.#opts(reqs[0]!));
+        return queue.addBulk(reqs.map((r) => ({ name: r.activity, data: this.#data(r), opts: this.#opts(r) })));
+      }),
     );
+  }
+
+  #data(r: DispatchRequest): JobData {
+    return { executionId: r.executionId, activityId: r.activityId, input: r.input };
+  }
+
+  #opts(r: DispatchRequest): JobsOptions {
+    return {
+      jobId: r.jobId,
+      attempts: this.#o.attempts(r.activity),
+      // the worker's backoffStrategy computes the delay: the activity's policy with jitter, or the API's Retry-After
+      backoff: { type: 'custom', delay: this.#o.backoffMs(r.activity) },
+      removeOnComplete: { age: this.#o.retentionS },
+      removeOnFail: { age: this.#o.retentionS },
+      // BullMQ runs lower numbers sooner, and jobs with none before all others: always set one.
+      priority: Math.min(Math.max(r.priority, 1), 2_097_152),
+    };
   }
 
   async inspect(job: { jobId: string; activity: string }): Promise<JobOutcome> {
