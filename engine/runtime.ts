@@ -6,6 +6,7 @@ import { uuidFrom } from './ids.ts';
 import type { Logger } from './log.ts';
 import type { CompiledWorkflow, WorkflowCatalog } from './workflows.ts';
 import { resultVariableOf, taskInput, taskOutput } from './io.ts';
+import { BpmnDebugLogger } from './bpmn/logger.ts';
 import { createScripts, pathExpressions, variablesOf, type ExpressionLimits } from './bpmn/scripting.ts';
 import type { CatchPoint } from './bpmn/describe.ts';
 import {
@@ -544,8 +545,12 @@ class Instance {
       listener,
       scripts: createScripts(this.#rt.expressionLimits, this.#track, () => this.#vars),
       expressions: pathExpressions(() => this.#vars),
-      settings: { enableDummyService: false },
-      variables: { ...this.#record.input },
+      // an element with nothing in flight is left out of the saved state (it recovers as new)
+      settings: { enableDummyService: false, disableTrackState: true },
+      Logger: BpmnDebugLogger,
+      // INVARIANT: the variables live in #vars, saved in their own column; bpmn-engine gets none, so
+      // its saved state does not carry the input (an alert's payload) three times over
+      variables: {},
     } as unknown as ConstructorParameters<typeof Engine>[0]);
     this.#engine = engine;
     engine.on('end', () => {

@@ -95,13 +95,16 @@ function lookup(root: unknown, path: string): unknown {
  * bpmn-engine's synchronous `expressions` option, for the values it resolves itself: timer
  * durations and dates, multi-instance collections, called elements. A value is a literal, or a
  * variable reference `${alert.sla}` / `=alert.sla` (embedded references are interpolated).
- * bpmn-engine's own paths (`environment.variables.x`, `content.x`) still resolve. No function is
+ * bpmn-engine's own paths (`environment.variables.x`, the execution's variables; `content.x`) still resolve. No function is
  * ever called: the default resolver would call `${environment.services.fn()}`, this one does not.
  */
 export const pathExpressions = (vars: Variables) => ({
   resolveExpression(value: unknown, message?: { environment?: unknown; content?: Record<string, unknown> }): unknown {
     if (typeof value !== 'string') return value;
-    const scope = { ...vars(), ...(message?.content ?? {}), environment: message?.environment, content: message?.content };
+    const variables = vars();
+    // the runtime keeps the variables, not bpmn-engine: its `environment.variables` path reads them too
+    const environment = message?.environment && typeof message.environment === 'object' ? { ...message.environment, variables } : { variables };
+    const scope = { ...variables, ...(message?.content ?? {}), environment, content: message?.content };
     const whole = WHOLE.exec(value);
     if (whole) return lookup(scope, (whole[1] ?? whole[2])!);
     if (!value.includes('${')) return value;
