@@ -72,6 +72,8 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
   /** jobId -> its execution and connector activity, for executions we own but evicted from memory. */
   readonly #coldJobs = new Map<string, { executionId: string; activity: string }>();
   readonly #loading = new Map<string, Promise<Instance | null>>();
+  readonly #toFlush = new Set<Instance>();
+  #flushTurn = false;
   #timers: NodeJS.Timeout[] = [];
   #stopping = false;
 
@@ -332,6 +334,24 @@ export class Runtime extends EventEmitter<RuntimeEvents> {
       throw err;
     }
     return inst;
+  }
+
+  /**
+   * @internal An instance has something to commit. Every instance that asks in one turn of the
+   * event loop flushes in the same later turn (after bpmn-engine's synchronous steps and the
+   * mappings resolved in between), one after the other without a pause, so that the store
+   * receives their commits together and writes them as one batch.
+   */
+  flushSoon(inst: Instance): void {
+    this.#toFlush.add(inst);
+    if (this.#flushTurn) return;
+    this.#flushTurn = true;
+    setImmediate(() => {
+      this.#flushTurn = false;
+      const due = [...this.#toFlush];
+      this.#toFlush.clear();
+      for (const i of due) i.flushNow();
+    });
   }
 
   /** @internal bookkeeping called by instances */
@@ -1018,14 +1038,17 @@ class Instance {
     }
     if (this.#flushScheduled || this.disposed) return;
     this.#flushScheduled = true;
-    setImmediate(() => {
-      this.#flushScheduled = false;
-      this.#flush().catch((err: Error) => {
-        // Not expected (commit errors are retried inside); drop the execution here and let its
-        // lease lapse, so that it is adopted again from its last commit.
-        this.#rt.logger.error('execution dropped after an unexpected error', { executionId: this.id, err: err.message });
-        this.#abandon();
-      });
+    this.#rt.flushSoon(this);
+  }
+
+  /** @internal called by the runtime's flush turn (see Runtime.flushSoon) */
+  flushNow(): void {
+    this.#flushScheduled = false;
+    this.#flush().catch((err: Error) => {
+      // Not expected (commit errors are retried inside); drop the execution here and let its
+      // lease lapse, so that it is adopted again from its last commit.
+      this.#rt.logger.error('execution dropped after an unexpected error', { executionId: this.id, err: err.message });
+      this.#abandon();
     });
   }
 

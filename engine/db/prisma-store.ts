@@ -369,8 +369,9 @@ export class PrismaStore implements Store {
   #schedule(): void {
     if (this.#pumpScheduled) return;
     this.#pumpScheduled = true;
-    // Commits of executions that became ready in the same turn of the event loop join one batch.
-    setImmediate(() => {
+    // Commits made in the same turn of the event loop join one batch: the runtime flushes every
+    // ready execution in one turn, so their commits are all queued before this microtask runs.
+    queueMicrotask(() => {
       this.#pumpScheduled = false;
       this.#pump();
     });
