@@ -64,7 +64,7 @@ export async function startSystem(config: Config, opts: SystemOptions = {}): Pro
   const migrated = await migrate(config.DATABASE_URL, dbOpts);
   if (migrated.applied.length) logger.info('database migrated', { applied: migrated.applied });
   const database = await openDatabase(config.DATABASE_URL, dbOpts);
-  const store = new PrismaStore(database.db, database.provider, database.close);
+  const store = new PrismaStore(database.db, database.provider, database.close, database.pool);
 
   const registry = opts.registry ?? defaultRegistry();
   const catalog = new WorkflowCatalog(store, registry.has);

@@ -1,5 +1,6 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import type BetterSqlite3 from 'better-sqlite3';
+import type pg from 'pg';
 import type { PrismaClient } from '../../prisma/generated/sqlite/client.ts';
 import { createPgPool, ensurePgSchema } from './postgres.ts';
 import { connectionPragmas, ensureSqliteFolder, sqliteAdapterFactory } from './sqlite.ts';
@@ -39,6 +40,8 @@ export type Database = {
   provider: Provider;
   /** Disconnects the client and closes its connections. */
   close(): Promise<void>;
+  /** PostgreSQL: the pool the client's adapter runs on (the store's hot path uses it directly). */
+  pool?: pg.Pool;
 };
 
 /**
@@ -89,6 +92,7 @@ export async function openDatabase(url: string, opts: { schema?: string } = {}):
   return {
     db,
     provider: 'postgresql',
+    pool,
     async close() {
       try {
         await db.$disconnect();
