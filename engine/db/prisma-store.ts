@@ -134,6 +134,25 @@ const SQLITE_UPDATE = `
     "result" = COALESCE(?, "result"), "error" = COALESCE(?, "error"), "startedAt" = COALESCE(?, "startedAt"),
     "endedAt" = COALESCE(?, "endedAt"), "updatedAt" = ?
   WHERE "id" = ? AND "owner" = ? AND "revision" = ?`;
+const SQLITE_CLAIM = `
+  UPDATE "Execution" SET "owner" = ?, "leaseUntil" = ?, "updatedAt" = ?
+  WHERE "id" = ? AND "status" IN ('pending', 'running', 'waiting') AND ("owner" IS NULL OR "owner" = ? OR "leaseUntil" < ?)
+  RETURNING *`;
+const EXECUTION_DATES = ['leaseUntil', 'createdAt', 'startedAt', 'endedAt', 'updatedAt'] as const;
+/** A row as better-sqlite3 reads it: dates are the text Prisma's adapter stored, integers BigInt. */
+type SqliteRow<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K] extends number ? bigint : T[K] };
+/** Prisma's SQLite dates: ISO 8601 with an offset, or SQLite's own `YYYY-MM-DD HH:MM:SS` (UTC) from a column default. */
+const sqliteDateOf = (text: string): Date => new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text.replace(' ', 'T')}Z`);
+function fromSqlite<T>(row: SqliteRow<T>, dates: readonly (keyof T)[]): T {
+  const out = { ...row } as Record<keyof T, unknown>;
+  // the adapter's connection reads integers as BigInt
+  for (const k in out) if (typeof out[k] === 'bigint') out[k] = Number(out[k]);
+  for (const k of dates) {
+    const v = out[k];
+    if (typeof v === 'string') out[k] = sqliteDateOf(v);
+  }
+  return out as T;
+}
 const SQLITE_CREATE = `
   INSERT INTO "Execution" ("id", "workflowId", "status", "priority", "input", "revision", "owner", "leaseUntil",
                            "createdAt", "updatedAt", "parentId", "parentStep", "trigger")
@@ -349,13 +368,20 @@ export class PrismaStore implements Store {
     return { items: rows.map((r) => toExecution({ ...r, state: null, variables: null })), total };
   }
 
+  /** Every start and adoption claims: one statement that takes the lease and reads the row. */
   async claim(id: string, owner: string, leaseUntil: Date, now: Date): Promise<ExecutionRecord | null> {
-    const { count } = await this.#db.execution.updateMany({
-      where: { id, status: { in: LIVE }, OR: [{ owner: null }, { owner }, { leaseUntil: { lt: now } }] },
-      data: { owner, leaseUntil },
-    });
-    if (count !== 1) return null;
-    return this.getExecution(id);
+    const conn = this.provider === 'sqlite' ? await this.#idleSqlite() : null;
+    if (conn) {
+      const row = this.#prepare(conn, SQLITE_CLAIM).get(owner, sqliteDate(leaseUntil), sqliteDate(now), id, owner, sqliteDate(now)) as SqliteRow<ExecutionRow> | undefined;
+      return row ? toExecution(fromSqlite(row, EXECUTION_DATES)) : null;
+    }
+    const ts = (d: Date) => sql`CAST(${d} AS TIMESTAMP(3))`;
+    const rows = await this.#db.$queryRaw<ExecutionRow[]>(sql`
+      UPDATE "Execution" SET "owner" = ${owner}, "leaseUntil" = ${ts(leaseUntil)}, "updatedAt" = ${ts(now)}
+      WHERE "id" = ${id} AND "status" IN ('pending', 'running', 'waiting')
+        AND ("owner" IS NULL OR "owner" = ${owner} OR "leaseUntil" < ${ts(now)})
+      RETURNING *`);
+    return rows[0] ? toExecution(rows[0]) : null;
   }
 
   /*
