@@ -466,9 +466,23 @@ export class PrismaStore implements Store {
   async #writePg(commits: Commit[]): Promise<Written> {
     const client = await this.#pg!.connect();
     let broken: Error | undefined;
+    const now = new Date();
+    const one = pgOneStatement(commits, now);
+    if (one) {
+      // a single statement is a transaction of its own: no BEGIN/COMMIT round trips
+      try {
+        const { rows } = await client.query<{ id: string }>({ text: one.text, values: one.values.map(pgValue) });
+        return { written: new Set(rows.map((r) => r.id)), failed: new Map() };
+      } catch (err) {
+        broken = isConnectionError(err) ? (err as Error) : undefined;
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    }
     try {
       await client.query('BEGIN');
-      const written = await writePortable(pgRunner(client), commits, new Date());
+      const written = await writePortable(pgRunner(client), commits, now);
       await client.query('COMMIT');
       return written;
     } catch (err) {
@@ -780,6 +794,79 @@ function prismaRunner(tx: Tx, provider: 'sqlite' | 'postgresql'): Runner {
     execute: (q) => tx.$executeRaw(q),
     ts: (d) => (provider === 'postgresql' ? sql`CAST(${d} AS TIMESTAMP(3))` : sql`${d}`),
   };
+}
+
+/** A pg error that may leave its connection unusable: not a statement's SQLSTATE (the socket's ECONNRESET, say). */
+const isConnectionError = (err: unknown) => !/^[0-9A-Z]{5}$/.test(String((err as { code?: unknown }).code ?? ''));
+
+/** PostgreSQL's limit is 65535 parameters per statement; a batch above this takes the multi-statement path. */
+const ONE_STATEMENT_PARAMS = 30_000;
+
+/**
+ * The common batch on PostgreSQL as ONE statement: commits that write only their execution row,
+ * steps and outbox events (every service task's commit, and most ends). Data-modifying CTEs, so
+ * the fence works as in writePortable: the steps and events are inserted, and an ended
+ * execution's waits and inbox deleted, only for the executions the fenced UPDATE returned. Null
+ * when a commit writes anything else (tasks, waits, inbox items), or when the batch is too big.
+ */
+function pgOneStatement(commits: Commit[], now: Date): Sql | null {
+  let params = 0;
+  for (const c of commits) {
+    if (c.tasks?.length || c.waits?.length || c.dropWaits?.length || c.consumed?.length || c.deliver?.length) return null;
+    params += 12 + c.steps.length * 16 + (c.events?.length ?? 0) * 5;
+  }
+  if (params > ONE_STATEMENT_PARAMS) return null;
+  const ts = (d: Date | null) => sql`CAST(${d} AS TIMESTAMP(3))`;
+  const int = (n: number) => sql`CAST(${n} AS INTEGER)`;
+  const rows = commits.map((c) => {
+    const giveUp = c.lease === 'release';
+    return sql`(${c.id}, ${c.owner}, ${int(c.revision)}, ${c.status}, ${c.state}, ${JSON.stringify(c.variables)},
+      ${giveUp ? null : c.owner}, ${ts(giveUp ? null : (c.lease as Date))}, ${c.result === undefined ? null : json(c.result)},
+      ${c.error === undefined ? null : json(c.error)}, ${ts(c.startedAt ?? null)}, ${ts(c.endedAt ?? null)})`;
+  });
+  const parts = [
+    sql`u AS (
+      UPDATE "Execution" SET
+        "status" = v.column4,
+        "state" = v.column5,
+        "variables" = v.column6,
+        "revision" = v.column3 + 1,
+        "owner" = v.column7,
+        "leaseUntil" = v.column8,
+        "result" = COALESCE(v.column9, "Execution"."result"),
+        "error" = COALESCE(v.column10, "Execution"."error"),
+        "startedAt" = COALESCE(v.column11, "Execution"."startedAt"),
+        "endedAt" = COALESCE(v.column12, "Execution"."endedAt"),
+        "updatedAt" = ${ts(now)}
+      FROM (VALUES ${join(rows)}) AS v
+      WHERE "Execution"."id" = v.column1 AND "Execution"."owner" = v.column2 AND "Execution"."revision" = v.column3
+      RETURNING "Execution"."id", "Execution"."status")`,
+  ];
+  const steps = commits.flatMap((c) => c.steps);
+  if (steps.length) {
+    // VALUES in a SELECT take their types from the parameters (text): cast the other columns
+    const values = steps.map(
+      (s) => sql`(${s.id}, ${s.executionId}, ${int(s.seq)}, ${s.activityId}, ${s.name}, ${s.type}, ${s.status}, ${int(s.attempt)},
+                  ${s.activity}, ${s.jobId}, ${json(s.input)}, ${json(s.output)}, ${json(s.error)}, ${s.engineId}, ${ts(s.startedAt)}, ${ts(s.endedAt)})`,
+    );
+    parts.push(sql`s AS (
+      INSERT INTO "Step" (${raw(STEP_COLUMNS)})
+      SELECT * FROM (VALUES ${join(values)}) AS x WHERE x.column2 IN (SELECT "id" FROM u)
+      ${raw(STEP_ON_CONFLICT)})`);
+  }
+  const events = commits.flatMap((c) => (c.events ?? []).map((e) => sql`(${e.id}, ${e.event}, ${JSON.stringify(e.payload)}, ${ts(e.createdAt)}, ${c.id})`));
+  if (events.length) {
+    parts.push(sql`o AS (
+      INSERT INTO "Outbox" ("id", "event", "payload", "createdAt")
+      SELECT y.column1, y.column2, y.column3, y.column4 FROM (VALUES ${join(events)}) AS y WHERE y.column5 IN (SELECT "id" FROM u)
+      ON CONFLICT ("id") DO NOTHING)`);
+  }
+  if (commits.some((c) => TERMINAL.has(c.status))) {
+    // an ended execution waits for nothing; what arrives for it now is never applied
+    const ended = sql`SELECT "id" FROM u WHERE "status" IN (${join([...TERMINAL])})`;
+    parts.push(sql`dw AS (DELETE FROM "Wait" WHERE "executionId" IN (${ended}))`, sql`di AS (DELETE FROM "Inbox" WHERE "executionId" IN (${ended}))`);
+  }
+  return sql`WITH ${join(parts)} SELECT "id" FROM u`;
 }
 
 /**
