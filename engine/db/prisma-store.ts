@@ -370,8 +370,16 @@ export class PrismaStore implements Store {
 
   /** Every start and adoption claims: one statement that takes the lease and reads the row. */
   async claim(id: string, owner: string, leaseUntil: Date, now: Date): Promise<ExecutionRecord | null> {
-    const conn = this.provider === 'sqlite' ? await this.#idleSqlite() : null;
-    if (conn) {
+    if (this.provider === 'sqlite') {
+      const conn = await this.#idleSqlite();
+      if (!conn) {
+        // the client reconnects lazily: its connection is not open yet, so go through Prisma
+        const { count } = await this.#db.execution.updateMany({
+          where: { id, status: { in: LIVE }, OR: [{ owner: null }, { owner }, { leaseUntil: { lt: now } }] },
+          data: { owner, leaseUntil },
+        });
+        return count === 1 ? this.getExecution(id) : null;
+      }
       const row = this.#prepare(conn, SQLITE_CLAIM).get(owner, sqliteDate(leaseUntil), sqliteDate(now), id, owner, sqliteDate(now)) as SqliteRow<ExecutionRow> | undefined;
       return row ? toExecution(fromSqlite(row, EXECUTION_DATES)) : null;
     }
@@ -454,9 +462,11 @@ export class PrismaStore implements Store {
    * others wrote nothing (their rows are only written for the ids the fenced UPDATE returned).
    */
   async #writeBatch(commits: Commit[]): Promise<Written> {
-    const sqlite = this.provider === 'sqlite' ? sqliteConnectionOf(this.#db) : null;
+    if (this.provider === 'postgresql') return this.#writePg(commits);
+    const sqlite = sqliteConnectionOf(this.#db);
     if (sqlite) return this.#writeSqlite(sqlite, commits);
-    return this.#writePg(commits);
+    // the client reconnects lazily: its connection is not open yet, so go through Prisma
+    return this.#db.$transaction((tx) => writePortable(prismaRunner(tx, 'sqlite'), commits, new Date()), { maxWait: 30_000, timeout: 30_000 });
   }
 
   /**
@@ -465,30 +475,32 @@ export class PrismaStore implements Store {
    */
   async #writePg(commits: Commit[]): Promise<Written> {
     const client = await this.#pg!.connect();
+    // INVARIANT: a checked-out client's errors are ours to handle: the pool stops listening, and
+    // a connection dropped mid-batch (a restart, a failover) would otherwise be an uncaught error.
     let broken: Error | undefined;
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
+    const q = (text: string, values: unknown[] = []) => client.query({ text, values: values.map(pgValue), query_timeout: PG_COMMIT_TIMEOUT_MS } as pg.QueryConfig);
     const now = new Date();
-    const one = pgOneStatement(commits, now);
-    if (one) {
-      // a single statement is a transaction of its own: no BEGIN/COMMIT round trips
-      try {
-        const { rows } = await client.query<{ id: string }>({ text: one.text, values: one.values.map(pgValue) });
-        return { written: new Set(rows.map((r) => r.id)), failed: new Map() };
-      } catch (err) {
-        broken = isConnectionError(err) ? (err as Error) : undefined;
-        throw err;
-      } finally {
-        client.release(broken);
-      }
-    }
     try {
-      await client.query('BEGIN');
-      const written = await writePortable(pgRunner(client), commits, now);
-      await client.query('COMMIT');
-      return written;
+      const one = pgOneStatement(commits, now);
+      // a single statement is a transaction of its own: no BEGIN/COMMIT round trips
+      if (one) return { written: new Set((await q(one.text, one.values)).rows.map((r: { id: string }) => r.id)), failed: new Map() };
+      await q('BEGIN');
+      try {
+        const written = await writePortable(pgRunner(q), commits, now);
+        await q('COMMIT');
+        return written;
+      } catch (err) {
+        await q('ROLLBACK').catch((e: Error) => (broken ??= e));
+        throw err;
+      }
     } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      // a timeout or a socket error leaves the connection in an unknown state: it is not reused
+      if (isConnectionError(err)) broken ??= err as Error;
       throw err;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
@@ -778,12 +790,12 @@ type Sql = ReturnType<typeof sql>;
 /** node-postgres sends a Date in local time; the columns are TIMESTAMP(3) in UTC, as Prisma keeps them. */
 const pgValue = (v: unknown) => (v instanceof Date ? v.toISOString().slice(0, -1) : v);
 
-function pgRunner(client: pg.PoolClient): Runner {
+function pgRunner(query: (text: string, values: unknown[]) => Promise<pg.QueryResult>): Runner {
   return {
     async query<T>(q: Sql) {
-      return (await client.query({ text: q.text, values: q.values.map(pgValue) })).rows as T[];
+      return (await query(q.text, q.values)).rows as T[];
     },
-    execute: (q) => client.query({ text: q.text, values: q.values.map(pgValue) }),
+    execute: (q) => query(q.text, q.values),
     ts: (d) => sql`CAST(${d} AS TIMESTAMP(3))`,
   };
 }
@@ -798,6 +810,9 @@ function prismaRunner(tx: Tx, provider: 'sqlite' | 'postgresql'): Runner {
 
 /** A pg error that may leave its connection unusable: not a statement's SQLSTATE (the socket's ECONNRESET, say). */
 const isConnectionError = (err: unknown) => !/^[0-9A-Z]{5}$/.test(String((err as { code?: unknown }).code ?? ''));
+
+/** How long a batch's statement may take on PostgreSQL before its connection is given up (Prisma's transactions had 30 s). */
+const PG_COMMIT_TIMEOUT_MS = 30_000;
 
 /** PostgreSQL's limit is 65535 parameters per statement; a batch above this takes the multi-statement path. */
 const ONE_STATEMENT_PARAMS = 30_000;
