@@ -383,7 +383,7 @@ export class PrismaStore implements Store {
       const row = this.#prepare(conn, SQLITE_CLAIM).get(owner, sqliteDate(leaseUntil), sqliteDate(now), id, owner, sqliteDate(now)) as SqliteRow<ExecutionRow> | undefined;
       return row ? toExecution(fromSqlite(row, EXECUTION_DATES)) : null;
     }
-    const ts = (d: Date) => sql`CAST(${d} AS TIMESTAMP(3))`;
+    const ts = pgTimestamp;
     const rows = await this.#db.$queryRaw<ExecutionRow[]>(sql`
       UPDATE "Execution" SET "owner" = ${owner}, "leaseUntil" = ${ts(leaseUntil)}, "updatedAt" = ${ts(now)}
       WHERE "id" = ${id} AND "status" IN ('pending', 'running', 'waiting')
@@ -796,7 +796,7 @@ function pgRunner(query: (text: string, values: unknown[]) => Promise<pg.QueryRe
       return (await query(q.text, q.values)).rows as T[];
     },
     execute: (q) => query(q.text, q.values),
-    ts: (d) => sql`CAST(${d} AS TIMESTAMP(3))`,
+    ts: pgTimestamp,
   };
 }
 
@@ -804,7 +804,7 @@ function prismaRunner(tx: Tx, provider: 'sqlite' | 'postgresql'): Runner {
   return {
     query: <T>(q: Sql) => tx.$queryRaw<T[]>(q),
     execute: (q) => tx.$executeRaw(q),
-    ts: (d) => (provider === 'postgresql' ? sql`CAST(${d} AS TIMESTAMP(3))` : sql`${d}`),
+    ts: (d) => (provider === 'postgresql' ? pgTimestamp(d) : sql`${d}`),
   };
 }
 
@@ -816,6 +816,42 @@ const PG_COMMIT_TIMEOUT_MS = 30_000;
 
 /** PostgreSQL's limit is 65535 parameters per statement; a batch above this takes the multi-statement path. */
 const ONE_STATEMENT_PARAMS = 30_000;
+
+const int = (n: number) => sql`CAST(${n} AS INTEGER)`;
+/** A timestamp parameter PostgreSQL cannot type from its context (VALUES and SELECT lists). */
+const pgTimestamp = (d: Date | null) => sql`CAST(${d} AS TIMESTAMP(3))`;
+
+/**
+ * The UPDATE of a batch's executions, one row each, returning the id and new status of those
+ * whose fence held. `ts` types a timestamp for the database (see Runner.ts).
+ *
+ * INVARIANT: owner + revision fence each commit; one that lost its lease writes nothing, and its
+ * failure does not touch the other commits of the batch.
+ */
+function fencedUpdate(commits: Commit[], now: Date, ts: (d: Date | null) => Sql): Sql {
+  const rows = commits.map((c) => {
+    const giveUp = c.lease === 'release';
+    return sql`(${c.id}, ${c.owner}, ${int(c.revision)}, ${c.status}, ${c.state}, ${JSON.stringify(c.variables)},
+      ${giveUp ? null : c.owner}, ${ts(giveUp ? null : (c.lease as Date))}, ${c.result === undefined ? null : json(c.result)},
+      ${c.error === undefined ? null : json(c.error)}, ${ts(c.startedAt ?? null)}, ${ts(c.endedAt ?? null)})`;
+  });
+  return sql`
+    UPDATE "Execution" SET
+      "status" = v.column4,
+      "state" = v.column5,
+      "variables" = v.column6,
+      "revision" = v.column3 + 1,
+      "owner" = v.column7,
+      "leaseUntil" = v.column8,
+      "result" = COALESCE(v.column9, "Execution"."result"),
+      "error" = COALESCE(v.column10, "Execution"."error"),
+      "startedAt" = COALESCE(v.column11, "Execution"."startedAt"),
+      "endedAt" = COALESCE(v.column12, "Execution"."endedAt"),
+      "updatedAt" = ${ts(now)}
+    FROM (VALUES ${join(rows)}) AS v
+    WHERE "Execution"."id" = v.column1 AND "Execution"."owner" = v.column2 AND "Execution"."revision" = v.column3
+    RETURNING "id", "status"`;
+}
 
 /**
  * The common batch on PostgreSQL as ONE statement: commits that write only their execution row,
@@ -831,32 +867,8 @@ function pgOneStatement(commits: Commit[], now: Date): Sql | null {
     params += 12 + c.steps.length * 16 + (c.events?.length ?? 0) * 5;
   }
   if (params > ONE_STATEMENT_PARAMS) return null;
-  const ts = (d: Date | null) => sql`CAST(${d} AS TIMESTAMP(3))`;
-  const int = (n: number) => sql`CAST(${n} AS INTEGER)`;
-  const rows = commits.map((c) => {
-    const giveUp = c.lease === 'release';
-    return sql`(${c.id}, ${c.owner}, ${int(c.revision)}, ${c.status}, ${c.state}, ${JSON.stringify(c.variables)},
-      ${giveUp ? null : c.owner}, ${ts(giveUp ? null : (c.lease as Date))}, ${c.result === undefined ? null : json(c.result)},
-      ${c.error === undefined ? null : json(c.error)}, ${ts(c.startedAt ?? null)}, ${ts(c.endedAt ?? null)})`;
-  });
-  const parts = [
-    sql`u AS (
-      UPDATE "Execution" SET
-        "status" = v.column4,
-        "state" = v.column5,
-        "variables" = v.column6,
-        "revision" = v.column3 + 1,
-        "owner" = v.column7,
-        "leaseUntil" = v.column8,
-        "result" = COALESCE(v.column9, "Execution"."result"),
-        "error" = COALESCE(v.column10, "Execution"."error"),
-        "startedAt" = COALESCE(v.column11, "Execution"."startedAt"),
-        "endedAt" = COALESCE(v.column12, "Execution"."endedAt"),
-        "updatedAt" = ${ts(now)}
-      FROM (VALUES ${join(rows)}) AS v
-      WHERE "Execution"."id" = v.column1 AND "Execution"."owner" = v.column2 AND "Execution"."revision" = v.column3
-      RETURNING "Execution"."id", "Execution"."status")`,
-  ];
+  const ts = pgTimestamp;
+  const parts = [sql`u AS (${fencedUpdate(commits, now, ts)})`];
   const steps = commits.flatMap((c) => c.steps);
   if (steps.length) {
     // VALUES in a SELECT take their types from the parameters (text): cast the other columns
@@ -890,31 +902,7 @@ function pgOneStatement(commits: Commit[], now: Date): Sql | null {
  */
 async function writePortable(run: Runner, commits: Commit[], now: Date): Promise<Written> {
   const ts = run.ts;
-  const int = (n: number) => sql`CAST(${n} AS INTEGER)`;
-  // INVARIANT: owner + revision fence each commit; one that lost its lease writes nothing,
-  // and its failure does not touch the other commits of the batch.
-  const rows = commits.map((c) => {
-    const giveUp = c.lease === 'release';
-    return sql`(${c.id}, ${c.owner}, ${int(c.revision)}, ${c.status}, ${c.state}, ${JSON.stringify(c.variables)},
-      ${giveUp ? null : c.owner}, ${ts(giveUp ? null : (c.lease as Date))}, ${c.result === undefined ? null : json(c.result)},
-      ${c.error === undefined ? null : json(c.error)}, ${ts(c.startedAt ?? null)}, ${ts(c.endedAt ?? null)})`;
-  });
-  const updated = await run.query<{ id: string }>(sql`
-    UPDATE "Execution" SET
-      "status" = v.column4,
-      "state" = v.column5,
-      "variables" = v.column6,
-      "revision" = v.column3 + 1,
-      "owner" = v.column7,
-      "leaseUntil" = v.column8,
-      "result" = COALESCE(v.column9, "Execution"."result"),
-      "error" = COALESCE(v.column10, "Execution"."error"),
-      "startedAt" = COALESCE(v.column11, "Execution"."startedAt"),
-      "endedAt" = COALESCE(v.column12, "Execution"."endedAt"),
-      "updatedAt" = ${ts(now)}
-    FROM (VALUES ${join(rows)}) AS v
-    WHERE "Execution"."id" = v.column1 AND "Execution"."owner" = v.column2 AND "Execution"."revision" = v.column3
-    RETURNING "id"`);
+  const updated = await run.query<{ id: string }>(fencedUpdate(commits, now, ts));
   const ok = new Set(updated.map((r) => r.id));
   const done = commits.filter((c) => ok.has(c.id));
   const result: Written = { written: ok, failed: new Map() };
